@@ -1,0 +1,85 @@
+"""Frozen-deal indicators: pipeline health judged on time, not amounts. For each deal,
+(actual time at stage - standard time at stage): too long means stuck, too short means a
+step was skipped ("cutting across the field")."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Mapping
+
+from playbook.config import Playbook
+
+STATES = ("on_track", "stuck", "skipped")
+DAY = 86400.0
+
+
+@dataclass(frozen=True)
+class Visit:
+    stage: str
+    entered_at: datetime
+    left_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class DealTiming:
+    stage: str
+    days_at_stage: float
+    standard_days: float | None
+    indicator: float | None          # days_at_stage - standard_days
+    state: str                       # on_track | stuck | skipped
+    entered_at: datetime | None
+    skipped_stages: list[dict[str, Any]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return max(0.0, (end - start).total_seconds() / DAY)
+
+
+def deal_timing(stage: str, status: str, visits: Iterable[Visit], now: datetime, playbook: Playbook) -> DealTiming:
+    visits = sorted(visits, key=lambda v: v.entered_at)
+    current = next((v for v in reversed(visits) if v.stage == stage), None)
+    entered = current.entered_at if current else None
+    end = current.left_at if (current and current.left_at and status != "open") else now
+    days_at = round(_days(entered, end), 1) if entered else 0.0
+    standard = playbook.stage(stage)
+    indicator = round(days_at - standard.standard_days, 1) if standard else None
+
+    skipped: list[dict[str, Any]] = []
+    history: list[dict[str, Any]] = []
+    for i, visit in enumerate(visits):
+        spec = playbook.stage(visit.stage)
+        spent = round(_days(visit.entered_at, visit.left_at or now), 1)
+        history.append({"stage": visit.stage, "entered_at": visit.entered_at, "left_at": visit.left_at,
+                        "days": spent, "standard_days": spec.standard_days if spec else None})
+        # A stage left well before its standard time was cut short.
+        if visit.left_at is not None and spec and spent < spec.skipped_under_days:
+            skipped.append({"stage": visit.stage, "days": spent, "standard_days": spec.standard_days,
+                            "how": "too_short"})
+        # A forward move over stages that were never entered jumps them altogether.
+        if i + 1 < len(visits):
+            a, b = playbook.stage_index(visit.stage), playbook.stage_index(visits[i + 1].stage)
+            if a >= 0 and b > a + 1:
+                for jumped in playbook.stages[a + 1:b]:
+                    skipped.append({"stage": jumped.id, "days": 0.0, "standard_days": jumped.standard_days,
+                                    "how": "jumped"})
+
+    if status == "open" and standard and days_at > standard.stuck_after_days:
+        state = "stuck"
+    elif skipped:
+        state = "skipped"
+    else:
+        state = "on_track"
+    return DealTiming(stage=stage, days_at_stage=days_at, standard_days=standard.standard_days if standard else None,
+                      indicator=indicator, state=state, entered_at=entered, skipped_stages=skipped, history=history)
+
+
+def frozen_deals(timed: Iterable[tuple[Mapping[str, Any], DealTiming]]) -> list[tuple[Mapping[str, Any], DealTiming]]:
+    """Open deals stuck at their stage, longest overdue first: candidates for marketing nurture."""
+    stuck = [(d, t) for d, t in timed if d.get("status") == "open" and t.state == "stuck"]
+    return sorted(stuck, key=lambda dt: -(dt[1].indicator or 0))
+
+
+def skipped_deals(timed: Iterable[tuple[Mapping[str, Any], DealTiming]]) -> list[tuple[Mapping[str, Any], DealTiming]]:
+    """Open deals whose history shows a stage cut short or jumped over."""
+    return [(d, t) for d, t in timed if d.get("status") == "open" and t.skipped_stages]

@@ -1,0 +1,120 @@
+"""The tables Gare keeps: accounts, deals and their stage history, checklist answers,
+chat users and the audit trail. Plain sqlmodel; rules about them live in playbook/."""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+ACCOUNT_STATUSES = ("customer", "prospect", "former")
+DEAL_STATUSES = ("open", "won", "lost", "nurture")
+SECTORS = ("commercial", "public")
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "account"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=200)
+    owner: Optional[str] = Field(default=None, index=True, max_length=120)
+    status: str = Field(default="prospect", max_length=20)
+    industry: Optional[str] = Field(default=None, max_length=120)
+    region: Optional[str] = Field(default=None, max_length=120)
+    sector: Optional[str] = Field(default=None, max_length=20)
+    annual_revenue: Optional[float] = None
+    employees: Optional[int] = None
+    margin_pct: Optional[float] = None
+    exec_sponsor: Optional[bool] = None
+    last_contact: Optional[date] = None
+    lifetime_value: Optional[float] = None
+    # Columns an organisation adds in its CSV; usable in playbook rules by name.
+    custom: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # A manual profile choice beats the rules; who and when are kept with it.
+    profile_override: Optional[str] = Field(default=None, max_length=20)
+    profile_override_by: Optional[str] = Field(default=None, max_length=120)
+    profile_override_at: Optional[datetime] = None
+    tier_override: Optional[int] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Deal(SQLModel, table=True):
+    __tablename__ = "deal"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    name: str = Field(index=True, unique=True, max_length=200)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    owner: Optional[str] = Field(default=None, index=True, max_length=120)
+    stage: str = Field(max_length=60)
+    amount: Optional[float] = None
+    close_date: Optional[date] = None
+    status: str = Field(default="open", max_length=20, index=True)
+    nurture_reason: Optional[str] = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StageVisit(SQLModel, table=True):
+    """One stay of a deal at one stage: the stage-time indicator is computed from these."""
+
+    __tablename__ = "stage_visit"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    deal_id: int = Field(foreign_key="deal.id", index=True)
+    stage: str = Field(max_length=60)
+    entered_at: datetime
+    left_at: Optional[datetime] = None
+
+
+class ChecklistAnswer(SQLModel, table=True):
+    """A rep's answer to a success-potential box or a misfit trait, for an account or a deal."""
+
+    __tablename__ = "checklist_answer"
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "item_kind", "item_id", name="uq_checklist_item"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=10)  # "account" or "deal"
+    subject_id: int = Field(index=True)
+    item_kind: str = Field(max_length=10)  # "box" or "trait"
+    item_id: str = Field(max_length=60)
+    answer: bool
+    answered_by: Optional[str] = Field(default=None, max_length=120)
+    answered_at: datetime = Field(default_factory=utcnow)
+
+
+class ChatUser(SQLModel, table=True):
+    """A person on a chat platform, mapped to the owner name used on accounts and deals."""
+
+    __tablename__ = "chat_user"
+    __table_args__ = (UniqueConstraint("platform", "chat_id", name="uq_chat_user"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)  # console, slack, teams
+    chat_id: str = Field(max_length=200)
+    owner: Optional[str] = Field(default=None, index=True, max_length=120)
+    email: Optional[str] = Field(default=None, max_length=200)
+    display_name: Optional[str] = Field(default=None, max_length=200)
+    language: Optional[str] = Field(default=None, max_length=5)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditRecord(SQLModel, table=True):
+    """Who changed what, and when: every write goes through here."""
+
+    __tablename__ = "audit_record"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor: str = Field(max_length=120)
+    entity: str = Field(max_length=20)
+    entity_id: Optional[int] = None
+    entity_name: Optional[str] = Field(default=None, max_length=200)
+    action: str = Field(max_length=40)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -1,0 +1,191 @@
+"""Reading and writing the store. List queries load related rows in one query per table
+(never one per account), and every write leaves an audit record."""
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections import defaultdict
+from typing import Any, Iterable, Sequence
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from store.models import Account, AuditRecord, ChecklistAnswer, Deal, StageVisit, utcnow
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive key, so 'societe generale' finds 'Société Générale'."""
+    nfkd = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold().strip()
+
+
+def account_record(a: Account) -> dict[str, Any]:
+    return {
+        "id": a.id, "name": a.name, "owner": a.owner, "status": a.status, "industry": a.industry,
+        "region": a.region, "sector": a.sector, "annual_revenue": a.annual_revenue, "employees": a.employees,
+        "margin_pct": a.margin_pct, "exec_sponsor": a.exec_sponsor, "last_contact": a.last_contact,
+        "lifetime_value": a.lifetime_value, "custom": dict(a.custom or {}),
+        "profile_override": a.profile_override, "profile_override_by": a.profile_override_by,
+        "profile_override_at": a.profile_override_at, "tier_override": a.tier_override,
+    }
+
+
+def deal_record(d: Deal, account_name: str | None = None) -> dict[str, Any]:
+    return {
+        "id": d.id, "name": d.name, "account_id": d.account_id, "account": account_name, "owner": d.owner,
+        "stage": d.stage, "amount": d.amount, "close_date": d.close_date, "status": d.status,
+        "nurture_reason": d.nurture_reason,
+    }
+
+
+def audit(session: Session, actor: str, entity: str, action: str, *, entity_id: int | None = None,
+          entity_name: str | None = None, changes: dict[str, Any] | None = None) -> None:
+    session.add(AuditRecord(actor=actor or "unknown", entity=entity, action=action, entity_id=entity_id,
+                            entity_name=entity_name, changes=_jsonable(changes or {})))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+# --- accounts ------------------------------------------------------------------------------
+
+def all_account_names(session: Session) -> list[str]:
+    return list(session.exec(select(Account.name)))
+
+
+def find_account(session: Session, name: str) -> Account | None:
+    exact = session.exec(select(Account).where(func.lower(Account.name) == name.strip().lower())).first()
+    if exact:
+        return exact
+    key = fold(name)
+    for account in session.exec(select(Account).where(func.lower(Account.name).like(f"%{key[:3]}%") if len(key) >= 3
+                                                      else Account.id.is_not(None))):
+        if fold(account.name) == key:
+            return account
+    return None
+
+
+def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """The names a user most likely meant: fuzzy matches first, then names containing the words."""
+    by_key: dict[str, str] = {}
+    for c in candidates:
+        by_key.setdefault(fold(c), c)
+    key = fold(name)
+    hits = difflib.get_close_matches(key, list(by_key), n=n, cutoff=0.5)
+    if len(hits) < n and key:
+        hits += [k for k in by_key if key in k and k not in hits][: n - len(hits)]
+    return [by_key[h] for h in hits[:n]]
+
+
+def list_accounts(session: Session, *, owner: str | None = None) -> list[Account]:
+    query = select(Account).order_by(Account.name)
+    if owner:
+        query = query.where(func.lower(Account.owner) == owner.lower())
+    return list(session.exec(query))
+
+
+def deals_by_account(session: Session, account_ids: Sequence[int]) -> dict[int, list[Deal]]:
+    out: dict[int, list[Deal]] = defaultdict(list)
+    if not account_ids:
+        return out
+    for chunk in _chunks(list(account_ids)):
+        for d in session.exec(select(Deal).where(Deal.account_id.in_(chunk)).order_by(Deal.name)):
+            out[d.account_id].append(d)
+    return out
+
+
+def _chunks(items: list, size: int = 900) -> Iterable[list]:
+    # SQLite caps bound parameters per statement; stay well below.
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# --- deals ---------------------------------------------------------------------------------
+
+def all_deal_names(session: Session) -> list[str]:
+    return list(session.exec(select(Deal.name)))
+
+
+def find_deal(session: Session, name: str) -> Deal | None:
+    exact = session.exec(select(Deal).where(func.lower(Deal.name) == name.strip().lower())).first()
+    if exact:
+        return exact
+    key = fold(name)
+    return next((d for d in session.exec(select(Deal)) if fold(d.name) == key), None)
+
+
+def list_deals(session: Session, *, owner: str | None = None, status: str | None = None) -> list[Deal]:
+    query = select(Deal).order_by(Deal.name)
+    if owner:
+        query = query.where(func.lower(Deal.owner) == owner.lower())
+    if status:
+        query = query.where(Deal.status == status)
+    return list(session.exec(query))
+
+
+def visits_by_deal(session: Session, deal_ids: Sequence[int]) -> dict[int, list[StageVisit]]:
+    out: dict[int, list[StageVisit]] = defaultdict(list)
+    for chunk in _chunks(list(deal_ids)):
+        for v in session.exec(select(StageVisit).where(StageVisit.deal_id.in_(chunk)).order_by(StageVisit.entered_at)):
+            out[v.deal_id].append(v)
+    return out
+
+
+def account_names(session: Session, account_ids: Iterable[int]) -> dict[int, str]:
+    ids = list(set(account_ids))
+    out: dict[int, str] = {}
+    for chunk in _chunks(ids):
+        for a_id, name in session.exec(select(Account.id, Account.name).where(Account.id.in_(chunk))):
+            out[a_id] = name
+    return out
+
+
+def move_stage(session: Session, deal: Deal, stage: str, at, actor: str) -> None:
+    """Close the current stage visit and open the next: the indicator needs the full history."""
+    if deal.stage == stage:
+        return
+    current = session.exec(select(StageVisit).where(StageVisit.deal_id == deal.id, StageVisit.left_at.is_(None))).all()
+    for visit in current:
+        visit.left_at = at
+        session.add(visit)
+    session.add(StageVisit(deal_id=deal.id, stage=stage, entered_at=at))
+    audit(session, actor, "deal", "stage", entity_id=deal.id, entity_name=deal.name,
+          changes={"stage": [deal.stage, stage]})
+    deal.stage = stage
+    deal.updated_at = utcnow()
+    session.add(deal)
+
+
+# --- checklist answers ---------------------------------------------------------------------
+
+def checklist_answers(session: Session, subject: str, subject_ids: Sequence[int]) -> dict[int, dict[tuple[str, str], bool]]:
+    out: dict[int, dict[tuple[str, str], bool]] = defaultdict(dict)
+    for chunk in _chunks(list(subject_ids)):
+        rows = session.exec(select(ChecklistAnswer).where(ChecklistAnswer.subject == subject,
+                                                          ChecklistAnswer.subject_id.in_(chunk)))
+        for row in rows:
+            out[row.subject_id][(row.item_kind, row.item_id)] = row.answer
+    return out
+
+
+def save_checklist_answer(session: Session, subject: str, subject_id: int, item_kind: str, item_id: str,
+                          answer: bool, actor: str) -> None:
+    row = session.exec(select(ChecklistAnswer).where(
+        ChecklistAnswer.subject == subject, ChecklistAnswer.subject_id == subject_id,
+        ChecklistAnswer.item_kind == item_kind, ChecklistAnswer.item_id == item_id)).first()
+    before = row.answer if row else None
+    if row is None:
+        row = ChecklistAnswer(subject=subject, subject_id=subject_id, item_kind=item_kind, item_id=item_id,
+                              answer=answer, answered_by=actor)
+    else:
+        row.answer, row.answered_by, row.answered_at = answer, actor, utcnow()
+    session.add(row)
+    audit(session, actor, subject, "checklist", entity_id=subject_id,
+          changes={f"{item_kind}:{item_id}": [before, answer]})
