@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,18 @@ DERIVED_FIELDS: dict[str, str] = {
     "conversion_likelihood": "number",
 }
 TIER_SOURCES = ("fit",)
+# The method's own words, accepted wherever a profile is named (KARE in English, GARE in French).
+PROFILE_NAMES = {
+    "keep": "keep", "garder": "keep", "k": "keep", "g": "keep",
+    "acquire": "acquire", "acquerir": "acquire", "a": "acquire",
+    "win_back": "win_back", "winback": "win_back", "reconquerir": "win_back", "r": "win_back",
+    "expand": "expand", "etendre": "expand", "e": "expand",
+}
+
+
+def fold(text: str) -> str:
+    nfkd = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold().strip()
 
 class PlaybookError(ValueError):
     """The playbook cannot be used. Carries the file, the key and the fix."""
@@ -134,6 +147,18 @@ class Playbook:
 
     def profile(self, profile_id: str) -> Profile | None:
         return next((p for p in self.profiles if p.id == profile_id), None)
+
+    def find_stage(self, text: str) -> Stage | None:
+        """A stage by id or by its name in any language, ignoring case and accents."""
+        key = fold(text)
+        for s in self.stages:
+            if key == fold(s.id) or any(key == fold(n) for n in s.name.values()):
+                return s
+        return None
+
+    def find_profile(self, text: str) -> str | None:
+        """A profile id from its id or its name in either language (garder, keep, étendre...)."""
+        return PROFILE_NAMES.get(fold(text).replace(" ", "_").replace("-", "_"))
 
     def stage_index(self, stage_id: str) -> int:
         return next((i for i, s in enumerate(self.stages) if s.id == stage_id), -1)
