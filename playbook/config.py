@@ -128,6 +128,7 @@ class Playbook:
     source: str
     language: str
     timezone: str
+    currency: str
     field_types: dict[str, str]
     profiles: tuple[Profile, ...]  # in tie-break order
     let_go: LetGo | None
@@ -290,6 +291,10 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
     except (ZoneInfoNotFoundError, ValueError):
         raise top.fail("timezone", f"{timezone!r} is not an IANA time zone. Use a name such as 'Europe/Paris'.") from None
 
+    currency = top.get("currency", str, "EUR")
+    if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
+        raise top.fail("currency", f"is {currency!r}; use an ISO 4217 code such as EUR or USD.")
+
     # Custom fields first: every rule below may use them.
     fields_r = top.sub("fields", {})
     field_types = dict(ACCOUNT_FIELDS) | dict(DERIVED_FIELDS)
@@ -448,7 +453,7 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
 
     top.done()
     return Playbook(
-        source=path, language=language, timezone=timezone, field_types=field_types,
+        source=path, language=language, timezone=timezone, currency=currency, field_types=field_types,
         profiles=tuple(profiles), let_go=let_go, traits=tuple(traits), success_boxes=tuple(boxes),
         max_empty_boxes=max_empty, stages=tuple(stages),
         tiers=Tiers(t1, t2, penalty, at_risk, at_risk_text, tuple(factors)), raw=data,

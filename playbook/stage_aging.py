@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, TypeVar
 
 from playbook.config import Playbook
 
@@ -27,6 +27,7 @@ class DealTiming:
     standard_days: float | None
     indicator: float | None          # days_at_stage - standard_days
     state: str                       # on_track | stuck | skipped
+    status: str                      # the deal's: open, won, lost or nurture
     entered_at: datetime | None
     skipped_stages: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -71,15 +72,18 @@ def deal_timing(stage: str, status: str, visits: Iterable[Visit], now: datetime,
     else:
         state = "on_track"
     return DealTiming(stage=stage, days_at_stage=days_at, standard_days=standard.standard_days if standard else None,
-                      indicator=indicator, state=state, entered_at=entered, skipped_stages=skipped, history=history)
+                      indicator=indicator, state=state, status=status, entered_at=entered, skipped_stages=skipped, history=history)
 
 
-def frozen_deals(timed: Iterable[tuple[Mapping[str, Any], DealTiming]]) -> list[tuple[Mapping[str, Any], DealTiming]]:
+T = TypeVar("T")
+
+
+def frozen_deals(timed: Iterable[tuple[T, DealTiming]]) -> list[tuple[T, DealTiming]]:
     """Open deals stuck at their stage, longest overdue first: candidates for marketing nurture."""
-    stuck = [(d, t) for d, t in timed if d.get("status") == "open" and t.state == "stuck"]
+    stuck = [(d, t) for d, t in timed if t.status == "open" and t.state == "stuck"]
     return sorted(stuck, key=lambda dt: -(dt[1].indicator or 0))
 
 
-def skipped_deals(timed: Iterable[tuple[Mapping[str, Any], DealTiming]]) -> list[tuple[Mapping[str, Any], DealTiming]]:
+def skipped_deals(timed: Iterable[tuple[T, DealTiming]]) -> list[tuple[T, DealTiming]]:
     """Open deals whose history shows a stage cut short or jumped over."""
-    return [(d, t) for d, t in timed if d.get("status") == "open" and t.skipped_stages]
+    return [(d, t) for d, t in timed if t.status == "open" and t.skipped_stages]

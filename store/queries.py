@@ -10,7 +10,7 @@ from typing import Any, Iterable, Sequence
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from store.models import Account, AuditRecord, ChecklistAnswer, Deal, StageVisit, utcnow
+from store.models import Account, AuditRecord, ChecklistAnswer, Deal, StageVisit, utcnow  # noqa: F401
 
 
 def fold(text: str) -> str:
@@ -189,3 +189,21 @@ def save_checklist_answer(session: Session, subject: str, subject_id: int, item_
     session.add(row)
     audit(session, actor, subject, "checklist", entity_id=subject_id,
           changes={f"{item_kind}:{item_id}": [before, answer]})
+
+
+def all_owners(session: Session) -> list[str]:
+    owners = set(session.exec(select(Account.owner).where(Account.owner.is_not(None))))
+    owners |= set(session.exec(select(Deal.owner).where(Deal.owner.is_not(None))))
+    return sorted(owners, key=fold)
+
+
+def close_open_visits(session: Session, deal: Deal, at) -> None:
+    for visit in session.exec(select(StageVisit).where(StageVisit.deal_id == deal.id, StageVisit.left_at.is_(None))):
+        visit.left_at = at
+        session.add(visit)
+
+
+def reopen_visit(session: Session, deal: Deal, at) -> None:
+    """A deal back from nurture at the stage it left starts a fresh stay there."""
+    close_open_visits(session, deal, at)
+    session.add(StageVisit(deal_id=deal.id, stage=deal.stage, entered_at=at))

@@ -1,0 +1,206 @@
+"""`gare`: the command line. Starts the console, answers one command (`ask`), loads the demo,
+imports and exports CSV, migrates the database, and (later issues) serves Slack and Teams."""
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from bot.render import render, to_json
+from handlers.reply import Context, Reply
+from playbook import config as playbook_config
+from store.database import default_sqlite_path, describe_url, make_engine, resolve_url
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help="playbook file (default: $GARE_CONFIG, ./config.toml, then the one shipped with Gare)")
+    common.add_argument("--db", metavar="URL", default=argparse.SUPPRESS,
+                        help="database URL (default: $DATABASE_URL, else the SQLite file "
+                             f"{default_sqlite_path()})")
+    common.add_argument("--as", dest="as_user", metavar="USER", default=argparse.SUPPRESS,
+                        help="who is speaking (default: your OS user)")
+    common.add_argument("--lang", choices=("en", "fr"), default=argparse.SUPPRESS,
+                        help="reply language (default: the playbook's)")
+
+    p = argparse.ArgumentParser(
+        prog="gare", parents=[common],
+        description="Gare, the account-strategy assistant. "
+                    f"Default database: {default_sqlite_path()} (override with --db or DATABASE_URL).",
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("console", parents=[common], help="talk to the bot in this terminal (also reads piped stdin)")
+    ask = sub.add_parser("ask", parents=[common], help='run one command, e.g. gare ask "fit Acme"')
+    ask.add_argument("--json", action="store_true", help="print the reply's data as JSON")
+    ask.add_argument("text", nargs="+", help="the command, as typed in chat")
+    sub.add_parser("demo", parents=[common], help="load the demo dataset (safe to run again)")
+    imp = sub.add_parser("import", parents=[common], help="import a CSV file (all or nothing)")
+    imp.add_argument("kind", choices=("accounts", "deals", "stages"))
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+    exp = sub.add_parser("export", parents=[common], help="export accounts or deals as CSV")
+    exp.add_argument("kind", choices=("accounts", "deals"))
+    exp.add_argument("file", nargs="?", help="output file (default: standard output)")
+    db = sub.add_parser("db", parents=[common], help="database maintenance")
+    db.add_argument("action", choices=("upgrade",))
+    sub.add_parser("info", parents=[common], help="where the database and the playbook are")
+    return p
+
+
+class App:
+    """What every CLI command needs: the playbook, the engine, who speaks and in which language."""
+
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.config_path = playbook_config.locate(getattr(args, "config", None))
+        self.playbook = playbook_config.load(self.config_path)
+        self.db_url = resolve_url(getattr(args, "db", None))
+        self.user = getattr(args, "as_user", None) or os.environ.get("GARE_USER") or _os_user()
+        self.language = getattr(args, "lang", None) or os.environ.get("GARE_LANG") or self.playbook.language
+        self._engine = None
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = make_engine(self.db_url)
+        return self._engine
+
+    def context(self) -> Context:
+        return Context(engine=self.engine, playbook=self.playbook, actor=self.user, owner=self.user,
+                       language=self.language, platform="console")
+
+    def show(self, reply: Reply, stream=None) -> None:
+        stream = stream or (sys.stdout if reply.ok else sys.stderr)
+        stream.write(render(reply, surface="text", language=self.language, currency=self.playbook.currency))
+        stream.flush()
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "console"
+
+
+def _language_guess(args) -> str:
+    lang = getattr(args, "lang", None) or os.environ.get("GARE_LANG")
+    return lang if lang in ("en", "fr") else "en"
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=os.environ.get("GARE_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    try:
+        app = App(args)
+    except playbook_config.PlaybookError as exc:
+        sys.stderr.write(render(Reply("config_error", {"file": exc.path, "key": exc.key, "problem": exc.problem},
+                                      ok=False), language=_language_guess(args)))
+        return 2
+    try:
+        return COMMANDS[args.command](app)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a database that cannot be reached, a file that cannot be read...
+        logging.getLogger("gare").debug("command failed", exc_info=True)
+        app.show(Reply("cli_error", {"error": type(exc).__name__, "detail": str(exc).splitlines()[0][:300]
+                                     if str(exc) else "", "db": describe_url(app.db_url)}, ok=False))
+        return 1
+
+
+def cmd_console(app: App) -> int:
+    from bot.console import run_console
+
+    return run_console(app)
+
+
+def cmd_ask(app: App) -> int:
+    from handlers.commands import run_command
+
+    reply = run_command(app.context(), " ".join(app.args.text))
+    if app.args.json:
+        print(to_json(reply.data))
+    else:
+        app.show(reply)
+    return 0 if reply.ok else 1
+
+
+def cmd_demo(app: App) -> int:
+    from handlers.demo import load_demo_data
+
+    app.show(load_demo_data(app.context()))
+    return 0
+
+
+def cmd_import(app: App) -> int:
+    from bot.progress import ProgressBar
+    from handlers.imports import import_file
+
+    path = Path(app.args.file)
+    with ProgressBar(app.language, path.name) as bar:
+        reply = import_file(app.context(), app.args.kind, path, dry_run=app.args.dry_run, progress=bar.update)
+    app.show(reply)
+    return 0 if reply.ok else 1
+
+
+def cmd_export(app: App) -> int:
+    from handlers.imports import export_file
+
+    if app.args.file:
+        with open(app.args.file, "w", encoding="utf-8", newline="") as out:
+            reply = export_file(app.context(), app.args.kind, out)
+        app.show(reply, sys.stderr)
+    else:
+        export_file(app.context(), app.args.kind, sys.stdout)
+    return 0
+
+
+def cmd_db(app: App) -> int:
+    from store.migrations import current_revision, head_revision
+
+    engine = app.engine  # creating the engine migrates to head
+    app.show(Reply("db_upgraded", {"db": describe_url(app.db_url), "revision": current_revision(engine),
+                                   "head": head_revision()}))
+    return 0
+
+
+def cmd_info(app: App) -> int:
+    from store.migrations import current_revision
+
+    data = {
+        "db": describe_url(app.db_url),
+        "default_sqlite": str(default_sqlite_path()),
+        "playbook": str(app.config_path),
+        "language": app.language,
+        "user": app.user,
+        "revision": current_revision(app.engine),
+    }
+    if getattr(app.args, "json", False):
+        print(json.dumps(data, indent=2))
+    else:
+        app.show(Reply("info", data))
+    return 0
+
+
+COMMANDS = {
+    "console": cmd_console,
+    "ask": cmd_ask,
+    "demo": cmd_demo,
+    "import": cmd_import,
+    "export": cmd_export,
+    "db": cmd_db,
+    "info": cmd_info,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""Turns a handler's Reply into what a surface shows: plain text for the console, Block Kit
+JSON for Slack, Adaptive Cards for Teams. Every word comes from templates/ and the catalogs."""
+from __future__ import annotations
+
+import json
+import math
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date, format_datetime
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, format_decimal
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from handlers.reply import Reply
+
+# templates/ sits beside the packages, in the repository and in site-packages alike.
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+SURFACES = {"text": "txt", "slack": "json", "teams": "json"}
+LANGUAGES = ("en", "fr")
+
+
+class Catalog:
+    """gettext-style lookups over a .po file read with Babel (no compiled .mo needed)."""
+
+    def __init__(self, language: str):
+        self.language = language
+        self.plural = Locale.parse(language).plural_form
+        self.messages: dict[Any, Any] = {}
+        po = TEMPLATES / "locale" / language / "LC_MESSAGES" / "messages.po"
+        if po.is_file():
+            with po.open("rb") as fh:
+                for message in read_po(fh, locale=language):
+                    if message.id and message.string and not message.fuzzy:
+                        self.messages[message.id] = message.string
+
+    def gettext(self, message: str) -> str:
+        found = self.messages.get(message)
+        return found if isinstance(found, str) and found else message
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        found = self.messages.get((singular, plural))
+        if isinstance(found, (tuple, list)):
+            form = {"one": 0}.get(self.plural(n), 1)
+            form = min(form, len(found) - 1)
+            if found[form]:
+                return found[form]
+        return singular if n == 1 else plural
+
+
+def _number(value: Any, language: str, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float) and math.isnan(value):
+        return "–"
+    fmt = "#,##0" if digits == 0 else "#,##0." + "0" * digits
+    return format_decimal(value, format=fmt, locale=language)
+
+
+@lru_cache(maxsize=None)
+def environment(surface: str, language: str, currency: str = "EUR") -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([str(TEMPLATES / surface), str(TEMPLATES / "shared")]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        autoescape=select_autoescape(enabled_extensions=(), default_for_string=False, default=False),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    catalog = Catalog(language)
+    env.install_gettext_callables(catalog.gettext, catalog.ngettext, newstyle=True)
+    env.globals["language"] = language
+    env.filters["number"] = lambda v, digits=0: _number(v, language, digits)
+    env.filters["signed"] = lambda v, digits=0: ("+" if (v or 0) > 0 else "") + _number(v, language, digits)
+    env.filters["date"] = lambda v: "–" if v is None else format_date(
+        v.date() if isinstance(v, datetime) else (date.fromisoformat(v[:10]) if isinstance(v, str) else v),
+        format="medium", locale=language)
+    env.filters["datetime"] = lambda v: "–" if v is None else format_datetime(v, format="short", locale=language)
+    env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, default=json_default)
+    env.filters["truncate_chars"] = lambda v, n: v if len(v) <= n else v[: n - 1] + "…"
+    env.filters["money"] = lambda v: "–" if v is None else format_currency(
+        v, currency, format="¤#,##0" if language == "en" else "#,##0\u00a0¤", locale=language, currency_digits=False)
+    return env
+
+
+def render(reply: Reply, *, surface: str = "text", language: str = "en", currency: str = "EUR") -> Any:
+    """Text for the console; a parsed JSON structure for Slack and Teams."""
+    if language not in LANGUAGES:
+        language = "en"
+    env = environment(surface, language, currency)
+    template = env.get_template(f"{reply.template}.{SURFACES[surface]}.j2")
+    out = template.render(data=reply.data, ok=reply.ok)
+    if SURFACES[surface] == "json":
+        return json.loads(out)
+    return out.strip("\n") + "\n"
+
+
+def json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=json_default)

@@ -1,0 +1,122 @@
+"""Deal commands: `deal <name>` (stage time against the standard), `deal <name> stage <stage>`,
+`deal <name> nurture [reason]`, `deals frozen|skipped [owner]` and `stages`."""
+from __future__ import annotations
+
+from playbook.assessment import time_deal
+from playbook.config import localized
+from playbook.stage_aging import frozen_deals, skipped_deals
+from handlers.reply import Context, Refusal, Reply
+from handlers.views import deal_data, resolve_deal, resolve_owner, stage_label
+from store import queries
+from store.database import session_scope
+from store.models import Account, utcnow
+
+
+def _one(session, ctx: Context, deal) -> dict:
+    visits = queries.visits_by_deal(session, [deal.id]).get(deal.id, [])
+    timing = time_deal(queries.deal_record(deal), visits, ctx.now(), ctx.playbook)
+    account = session.get(Account, deal.account_id)
+    data = deal_data(ctx, deal, timing, account.name if account else None)
+    data["history"] = [dict(h, stage_name=stage_label(ctx, h["stage"])) for h in timing.history]
+    spec = ctx.playbook.stage(deal.stage)
+    data["stuck_after_days"] = spec.stuck_after_days if spec else None
+    return data
+
+
+def deal(ctx: Context, name: str) -> Reply:
+    with session_scope(ctx.engine) as session:
+        return Reply("deal", _one(session, ctx, resolve_deal(session, name)))
+
+
+def deal_stage(ctx: Context, name: str, stage: str) -> Reply:
+    spec = ctx.playbook.find_stage(stage)
+    with session_scope(ctx.engine) as session:
+        d = resolve_deal(session, name)
+        if spec is None:
+            raise Refusal("unknown_stage", name=stage,
+                          stages=[localized(s.name, ctx.language) for s in ctx.playbook.stages])
+        if d.status in ("won", "lost"):
+            raise Refusal("deal_closed", deal=d.name, status=d.status)
+        previous = d.stage
+        if d.stage == spec.id and d.status == "open":
+            data = _one(session, ctx, d)
+            data["unchanged"] = True
+            return Reply("deal_stage", data)
+        was_nurture = d.status == "nurture"
+        if was_nurture:
+            # Back from nurture: the buyer has matured; the deal re-enters the rep's pipeline.
+            d.status, d.nurture_reason = "open", None
+            queries.audit(session, ctx.actor, "deal", "reopen", entity_id=d.id, entity_name=d.name,
+                          changes={"status": ["nurture", "open"]})
+        if d.stage == spec.id:
+            queries.reopen_visit(session, d, ctx.now())
+        else:
+            queries.move_stage(session, d, spec.id, ctx.now(), ctx.actor)
+        d.updated_at = utcnow()
+        session.add(d)
+        session.flush()
+        data = _one(session, ctx, d)
+        data.update(unchanged=False, previous_stage=previous, previous_stage_name=stage_label(ctx, previous),
+                    reopened=was_nurture)
+        return Reply("deal_stage", data)
+
+
+def deal_nurture(ctx: Context, name: str, reason: str | None) -> Reply:
+    """A frozen deal leaves the rep's pipeline for marketing nurture, with the reason recorded."""
+    with session_scope(ctx.engine) as session:
+        d = resolve_deal(session, name)
+        if d.status == "nurture":
+            data = _one(session, ctx, d)
+            data["unchanged"] = True
+            return Reply("deal_nurture", data)
+        if d.status in ("won", "lost"):
+            raise Refusal("deal_closed", deal=d.name, status=d.status)
+        if reason is not None and len(reason) > 500:
+            raise Refusal("too_long", field="reason", limit=500)
+        d.status, d.nurture_reason, d.updated_at = "nurture", reason, utcnow()
+        queries.close_open_visits(session, d, ctx.now())
+        session.add(d)
+        queries.audit(session, ctx.actor, "deal", "nurture", entity_id=d.id, entity_name=d.name,
+                      changes={"status": ["open", "nurture"], "reason": [None, reason]})
+        session.flush()
+        data = _one(session, ctx, d)
+        data["unchanged"] = False
+        return Reply("deal_nurture", data)
+
+
+def _pipeline(session, ctx: Context, owner: str | None):
+    open_deals = queries.list_deals(session, owner=owner, status="open")
+    visits = queries.visits_by_deal(session, [d.id for d in open_deals])
+    names = queries.account_names(session, [d.account_id for d in open_deals])
+    now = ctx.now()
+    return [(d, names.get(d.account_id), time_deal(queries.deal_record(d), visits.get(d.id, []), now, ctx.playbook))
+            for d in open_deals]
+
+
+def deals_frozen(ctx: Context, owner: str | None = None) -> Reply:
+    with session_scope(ctx.engine) as session:
+        owner = resolve_owner(session, ctx, owner)
+        timed = _pipeline(session, ctx, owner)
+    stuck = frozen_deals([((d, a), t) for d, a, t in timed])
+    rows = [deal_data(ctx, d, t, a) for (d, a), t in stuck]
+    return Reply("deals_frozen", {"owner": owner, "deals": rows, "count": len(rows),
+                                  "total_amount": sum(r["amount"] or 0 for r in rows)})
+
+
+def deals_skipped(ctx: Context, owner: str | None = None) -> Reply:
+    with session_scope(ctx.engine) as session:
+        owner = resolve_owner(session, ctx, owner)
+        timed = _pipeline(session, ctx, owner)
+    skipped = skipped_deals([((d, a), t) for d, a, t in timed])
+    rows = [deal_data(ctx, d, t, a) for (d, a), t in skipped]
+    rows.sort(key=lambda r: (queries.fold(r["owner"] or ""), queries.fold(r["deal"])))
+    return Reply("deals_skipped", {"owner": owner, "deals": rows, "count": len(rows)})
+
+
+def stages(ctx: Context) -> Reply:
+    return Reply("stages", [
+        {"id": s.id, "name": localized(s.name, ctx.language), "standard_days": s.standard_days,
+         "stuck_after_days": s.stuck_after_days, "skipped_under_days": s.skipped_under_days,
+         "probability_pct": s.probability_pct}
+        for s in ctx.playbook.stages
+    ])

@@ -1,0 +1,57 @@
+"""What every handler returns and receives. A reply is data plus the name of the template each
+shell renders it with; the same reply serves Slack, Teams, the console and `gare ask --json`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any, Callable
+
+from sqlalchemy.engine import Engine
+
+from playbook.config import Playbook
+
+
+@dataclass
+class Reply:
+    template: str
+    data: Any
+    ok: bool = True
+
+
+class Refusal(Exception):
+    """Bad input or an unknown name: answered politely with the `error` template, nothing changed."""
+
+    def __init__(self, code: str, **params: Any):
+        super().__init__(code)
+        self.code, self.params = code, params
+
+    def reply(self) -> Reply:
+        return Reply(template="error", data={"error": self.code, **self.params}, ok=False)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Context:
+    """Who is asking, in which language, against which store and playbook, and what time it is
+    (a clock the tests control)."""
+
+    engine: Engine
+    playbook: Playbook
+    actor: str
+    owner: str | None = None
+    language: str | None = None
+    clock: Callable[[], datetime] = field(default=_utcnow)
+    platform: str = "console"
+
+    def __post_init__(self) -> None:
+        if self.language is None:
+            self.language = self.playbook.language
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self) -> date:
+        return self.now().astimezone(self.playbook.tz).date()

@@ -1,0 +1,101 @@
+"""Loading accounts and deals with everything the playbook says about them, in a fixed number
+of queries whatever the number of accounts (one per table), for cards and lists alike."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sqlmodel import Session
+
+from handlers.reply import Context, Refusal
+from playbook.assessment import AccountAssessment, assess_account, time_deal
+from playbook.config import localized
+from playbook.stage_aging import DealTiming
+from store import queries
+from store.models import Account, Deal
+
+
+@dataclass
+class AccountView:
+    account: Account
+    deals: list[Deal]
+    assessment: AccountAssessment
+    timings: dict[int, DealTiming]
+
+
+def account_views(session: Session, ctx: Context, accounts: Sequence[Account]) -> list[AccountView]:
+    ids = [a.id for a in accounts]
+    deals = queries.deals_by_account(session, ids)
+    all_deals = [d for a in accounts for d in deals.get(a.id, [])]
+    visits = queries.visits_by_deal(session, [d.id for d in all_deals])
+    answers = queries.checklist_answers(session, "account", ids)
+    now, today = ctx.now(), ctx.today()
+    views = []
+    for a in accounts:
+        records = [queries.deal_record(d, a.name) for d in deals.get(a.id, [])]
+        assessment = assess_account(queries.account_record(a), records, today, ctx.playbook,
+                                    answers.get(a.id, {}), ctx.language)
+        timings = {d.id: time_deal(queries.deal_record(d), visits.get(d.id, []), now, ctx.playbook)
+                   for d in deals.get(a.id, [])}
+        views.append(AccountView(a, deals.get(a.id, []), assessment, timings))
+    return views
+
+
+def resolve_account(session: Session, name: str | None) -> Account:
+    if not name:
+        raise Refusal("bad_syntax", command="account")
+    account = queries.find_account(session, name)
+    if account is None:
+        raise Refusal("unknown_account", name=name,
+                      suggestions=queries.closest(name, queries.all_account_names(session)))
+    return account
+
+
+def resolve_deal(session: Session, name: str | None) -> Deal:
+    if not name:
+        raise Refusal("bad_syntax", command="deal")
+    deal = queries.find_deal(session, name)
+    if deal is None:
+        raise Refusal("unknown_deal", name=name, suggestions=queries.closest(name, queries.all_deal_names(session)))
+    return deal
+
+
+def resolve_owner(session: Session, ctx: Context, owner: str | None) -> str | None:
+    """`@me`/`moi` means the person asking; an owner nobody has is refused with the known ones."""
+    if owner is None:
+        return None
+    if owner.lower() in ("@me", "me", "moi", "@moi"):
+        if not ctx.owner:
+            raise Refusal("unknown_me")
+        return ctx.owner
+    owners = queries.all_owners(session)
+    match = next((o for o in owners if queries.fold(o) == queries.fold(owner)), None)
+    if match is None:
+        raise Refusal("unknown_owner", name=owner, suggestions=queries.closest(owner, owners, n=5))
+    return match
+
+
+def stage_label(ctx: Context, stage_id: str | None) -> str | None:
+    stage = ctx.playbook.stage(stage_id) if stage_id else None
+    return localized(stage.name, ctx.language) if stage else stage_id
+
+
+def deal_data(ctx: Context, deal: Deal, timing: DealTiming, account_name: str | None) -> dict[str, Any]:
+    """The deal as every surface shows it: stage time against the standard, and its state."""
+    return {
+        "deal": deal.name,
+        "account": account_name,
+        "owner": deal.owner,
+        "status": deal.status,
+        "amount": deal.amount,
+        "close_date": deal.close_date,
+        "stage": deal.stage,
+        "stage_name": stage_label(ctx, deal.stage),
+        "days_at_stage": timing.days_at_stage,
+        "standard_days": timing.standard_days,
+        "indicator": timing.indicator,
+        "state": timing.state,
+        "entered_stage_at": timing.entered_at,
+        "skipped_stages": [dict(s, stage_name=stage_label(ctx, s["stage"])) for s in timing.skipped_stages],
+        "nurture_reason": deal.nurture_reason,
+    }
