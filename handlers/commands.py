@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from handlers import accounts, deals, fit, help
+from handlers import accounts, checklist, deals, fit, help
 from handlers.grammar import Command, parse
 from handlers.reply import Context, Refusal, Reply
 
@@ -36,6 +36,10 @@ def dispatch(ctx: Context, command: Command) -> Reply:
             return deals.deals_frozen(ctx, a.get("owner"))
         case "deals_skipped":
             return deals.deals_skipped(ctx, a.get("owner"))
+        case "checklist":
+            return checklist.checklist(ctx, a["name"])
+        case "checklist_answer":
+            return checklist.answer(ctx, a["name"], a["answers"])
         case "stages":
             return deals.stages(ctx)
     raise Refusal("unknown_command", got=command.name)

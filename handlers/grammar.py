@@ -29,6 +29,9 @@ WORDS = {
     "set": {"set", "modifier", "definir"},
     "stage": {"stage", "etape"},
     "nurture": {"nurture", "nurturing", "maturation", "nourrir"},
+    "checklist": {"checklist", "qualification", "grille"},
+    "tick": {"tick", "check", "cocher", "coche"},
+    "untick": {"untick", "uncheck", "decocher", "decoche"},
     "frozen": {"frozen", "stuck", "gelees", "gelee", "bloquees", "bloquee"},
     "skipped": {"skipped", "sautees", "sautee", "brulees", "bruleee"},
 }
@@ -150,6 +153,25 @@ def parse(text: str) -> Command:
         if _is(which or "-", "skipped"):
             return Command("deals_skipped", {"owner": _owner_arg(owner)})
         raise Refusal("bad_syntax", command="deals", got=which or None)
+
+    if _is(head, "checklist"):
+        if not rest:
+            raise Refusal("bad_syntax", command="checklist")
+        for kind, value in (("tick", "yes"), ("untick", "no")):
+            split = _split_keyword(rest, kind)
+            if split:
+                name, items = split
+                if not name or not items:
+                    raise Refusal("bad_syntax", command="checklist")
+                return Command("checklist_answer", {"name": _strip_quotes(name),
+                                                    "answers": {i: value for i in items.replace(",", " ").split()}})
+        if "=" in rest:
+            m = re.match(r"^(?P<name>.+?)\s+(?P<answers>[A-Za-z_][\w.-]*\s*=.*)$", rest)
+            if not m:
+                raise Refusal("bad_syntax", command="checklist")
+            return Command("checklist_answer", {"name": _strip_quotes(m.group("name")),
+                                                "answers": parse_assignments(m.group("answers"))})
+        return Command("checklist", {"name": _strip_quotes(rest)})
 
     if _is(head, "tiers"):
         return Command("tiers", _list_filters(rest, allow_profile=False))

@@ -33,7 +33,7 @@ def misfit_traits(facts: Mapping[str, Any], playbook: Playbook, answers: Mapping
     matched, unknown, clear = [], [], []
     for trait in playbook.traits:
         result = evaluate(trait.rule, facts)
-        source = "data"
+        source = "data" if result is not None else None
         if result is None and ("trait", trait.id) in answers:
             result, source = answers[("trait", trait.id)], "answer"
         item = {

@@ -61,27 +61,47 @@ def all_account_names(session: Session) -> list[str]:
 
 
 def find_account(session: Session, name: str) -> Account | None:
+    """By exact name, else ignoring case and accents, else the only name starting with it."""
     exact = session.exec(select(Account).where(func.lower(Account.name) == name.strip().lower())).first()
     if exact:
         return exact
+    names = all_account_names(session)
     key = fold(name)
-    for account in session.exec(select(Account).where(func.lower(Account.name).like(f"%{key[:3]}%") if len(key) >= 3
-                                                      else Account.id.is_not(None))):
-        if fold(account.name) == key:
-            return account
-    return None
+    match = next((n for n in names if fold(n) == key), None) or unique_prefix(name, names)
+    return session.exec(select(Account).where(Account.name == match)).first() if match else None
+
+
+def _likeness(key: str, candidate: str) -> float:
+    """How much `candidate` looks like what was typed: the whole name, or one of its words
+    ('acmee' is close to 'Société Acme'), or a prefix of it."""
+    if not key:
+        return 0.0
+    if key in candidate:
+        return 0.95
+    whole = difflib.SequenceMatcher(None, key, candidate).ratio()
+    words = [difflib.SequenceMatcher(None, key, w).ratio() for w in candidate.split()]
+    prefix = difflib.SequenceMatcher(None, key, candidate[: len(key)]).ratio()
+    return max([whole, prefix * 0.95] + [w * 0.9 for w in words])
 
 
 def closest(name: str, candidates: Iterable[str], n: int = 3) -> list[str]:
-    """The names a user most likely meant: fuzzy matches first, then names containing the words."""
-    by_key: dict[str, str] = {}
-    for c in candidates:
-        by_key.setdefault(fold(c), c)
+    """The names a user most likely meant, best first."""
     key = fold(name)
-    hits = difflib.get_close_matches(key, list(by_key), n=n, cutoff=0.5)
-    if len(hits) < n and key:
-        hits += [k for k in by_key if key in k and k not in hits][: n - len(hits)]
-    return [by_key[h] for h in hits[:n]]
+    scored = []
+    for c in dict.fromkeys(candidates):
+        score = _likeness(key, fold(c))
+        if score >= 0.6:
+            scored.append((-score, fold(c), c))
+    return [c for _, _, c in sorted(scored)[:n]]
+
+
+def unique_prefix(name: str, candidates: Iterable[str]) -> str | None:
+    """The one name that starts with what was typed ('tiny' -> 'Tiny Co'); None when ambiguous."""
+    key = fold(name)
+    if len(key) < 3:
+        return None
+    hits = [c for c in candidates if fold(c).startswith(key)]
+    return hits[0] if len(hits) == 1 else None
 
 
 def list_accounts(session: Session, *, owner: str | None = None) -> list[Account]:
@@ -114,11 +134,14 @@ def all_deal_names(session: Session) -> list[str]:
 
 
 def find_deal(session: Session, name: str) -> Deal | None:
+    """By exact name, else ignoring case and accents, else the only name starting with it."""
     exact = session.exec(select(Deal).where(func.lower(Deal.name) == name.strip().lower())).first()
     if exact:
         return exact
+    names = all_deal_names(session)
     key = fold(name)
-    return next((d for d in session.exec(select(Deal)) if fold(d.name) == key), None)
+    match = next((n for n in names if fold(n) == key), None) or unique_prefix(name, names)
+    return session.exec(select(Deal).where(Deal.name == match)).first() if match else None
 
 
 def list_deals(session: Session, *, owner: str | None = None, status: str | None = None) -> list[Deal]:

@@ -7,6 +7,9 @@ from datetime import date, datetime, timezone
 
 
 class ValueProblem(ValueError):
+    """`expected` is a kind the templates put in words (number, yes_no, date, datetime), or the
+    allowed values themselves ("customer | prospect | former")."""
+
     def __init__(self, expected: str):
         super().__init__(expected)
         self.expected = expected
@@ -28,7 +31,7 @@ def parse_number(text: str) -> float:
     try:
         return float(cleaned)
     except ValueError:
-        raise ValueProblem("a number, e.g. 12.5") from None
+        raise ValueProblem("number") from None
 
 
 def parse_bool(text: str) -> bool:
@@ -37,7 +40,7 @@ def parse_bool(text: str) -> bool:
         return True
     if key in FALSE_WORDS:
         return False
-    raise ValueProblem("yes | no")
+    raise ValueProblem("yes_no")
 
 
 def parse_date(text: str) -> date:
@@ -45,7 +48,7 @@ def parse_date(text: str) -> date:
     try:
         return date.fromisoformat(raw[:10]) if re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?", raw) else _fail()
     except ValueError:
-        raise ValueProblem("YYYY-MM-DD") from None
+        raise ValueProblem("date") from None
 
 
 def parse_datetime(text: str) -> datetime:
@@ -53,7 +56,7 @@ def parse_datetime(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(raw)
     except ValueError:
-        raise ValueProblem("YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+        raise ValueProblem("datetime") from None
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 

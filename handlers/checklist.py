@@ -1,0 +1,92 @@
+"""Qualification checklists: the potential-for-success boxes and the misfit traits the data
+cannot decide, answered by reps for a deal (or an account). The answers live in the store, so
+every channel shows the same ticks."""
+from __future__ import annotations
+
+from handlers.reply import Context, Refusal, Reply
+from playbook.assessment import assess_account
+from store import queries
+from store.database import session_scope
+from store.models import Account
+from store.values import ValueProblem, parse_bool
+
+TICK_WORDS = {"tick", "check", "cocher", "coche", "oui", "yes"}
+UNTICK_WORDS = {"untick", "uncheck", "decocher", "decoche", "non", "no"}
+
+
+def _subject(session, name: str):
+    """A deal's checklist when the name is a deal, else the account's."""
+    deal = queries.find_deal(session, name)
+    if deal is not None and queries.fold(deal.name) == queries.fold(name):
+        return "deal", deal, session.get(Account, deal.account_id)
+    account = queries.find_account(session, name)
+    if account is not None:
+        return "account", None, account
+    if deal is not None:
+        return "deal", deal, session.get(Account, deal.account_id)
+    raise Refusal("unknown_subject", name=name,
+                  suggestions=queries.closest(name, queries.all_deal_names(session) + queries.all_account_names(session)))
+
+
+def checklist_data(session, ctx: Context, kind: str, deal, account) -> dict:
+    answers = dict(queries.checklist_answers(session, "account", [account.id]).get(account.id, {}))
+    if deal is not None:
+        answers.update(queries.checklist_answers(session, "deal", [deal.id]).get(deal.id, {}))
+    deals = [queries.deal_record(d, account.name) for d in queries.deals_by_account(session, [account.id]).get(account.id, [])]
+    assessment = assess_account(queries.account_record(account), deals, ctx.today(), ctx.playbook, answers,
+                                ctx.language)
+    fit = assessment.fit
+    # Traits the data cannot decide, plus those a rep already answered, stay on the checklist.
+    open_traits = [dict(t, answer=answers.get(("trait", t["id"])))
+                   for t in fit.unknown_traits + fit.matched_traits + fit.clear_traits if t["decided_by"] != "data"]
+    return {
+        "subject": kind,
+        "subject_id": deal.id if deal is not None else account.id,
+        "deal": deal.name if deal is not None else None,
+        "account": account.name,
+        "verdict": fit.verdict,
+        "boxes": fit.boxes,
+        "success_boxes": fit.success_boxes,
+        "traits": open_traits,
+        "matched_traits": fit.matched_traits,
+        "max_empty_boxes": ctx.playbook.max_empty_boxes,
+    }
+
+
+def checklist(ctx: Context, name: str) -> Reply:
+    with session_scope(ctx.engine) as session:
+        kind, deal, account = _subject(session, name)
+        return Reply("checklist", checklist_data(session, ctx, kind, deal, account))
+
+
+def _item(ctx: Context, key: str) -> tuple[str, str]:
+    k = queries.fold(key)
+    for box in ctx.playbook.success_boxes:
+        if k == queries.fold(box.id):
+            return "box", box.id
+    for trait in ctx.playbook.traits:
+        if k == queries.fold(trait.id):
+            return "trait", trait.id
+    known = [b.id for b in ctx.playbook.success_boxes] + [t.id for t in ctx.playbook.traits]
+    raise Refusal("unknown_item", item=key, suggestions=queries.closest(key, known), known=known)
+
+
+def answer(ctx: Context, name: str, answers: dict[str, str]) -> Reply:
+    """`checklist NAME budget=yes no_exec_sponsor=no`: all answers are read first, then saved
+    together (or none, when one is wrong)."""
+    parsed = []
+    for key, raw in answers.items():
+        item = _item(ctx, key)
+        try:
+            parsed.append((item, parse_bool(raw)))
+        except ValueProblem:
+            raise Refusal("bad_value", field=key, value=raw, expected="yes_no") from None
+    with session_scope(ctx.engine) as session:
+        kind, deal, account = _subject(session, name)
+        subject_id = deal.id if deal is not None else account.id
+        for (item_kind, item_id), value in parsed:
+            queries.save_checklist_answer(session, kind, subject_id, item_kind, item_id, value, ctx.actor)
+        session.flush()
+        data = checklist_data(session, ctx, kind, deal, account)
+    data["answered"] = [{"kind": k, "id": i, "answer": v} for (k, i), v in parsed]
+    return Reply("checklist", data)
