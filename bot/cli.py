@@ -112,9 +112,25 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a database that cannot be reached, a file that cannot be read...
         logging.getLogger("gare").debug("command failed", exc_info=True)
-        app.show(Reply("cli_error", {"error": type(exc).__name__, "detail": str(exc).splitlines()[0][:300]
+        app.show(Reply("cli_error", {"error": _failure_kind(exc), "detail": str(exc).splitlines()[0][:300]
                                      if str(exc) else "", "db": describe_url(app.db_url)}, ok=False))
         return 1
+
+
+def _failure_kind(exc: Exception) -> str:
+    """Names the failure for the cli_error template; the trace goes to the debug log only."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, DBAPIError):
+        text = str(exc).lower()
+        if any(w in text for w in ("connect", "unable to open", "timeout", "refused", "no route", "resolve")):
+            return "db_unreachable"
+        return "db_error"
+    if isinstance(exc, FileNotFoundError):
+        return "file_not_found"
+    if isinstance(exc, (PermissionError, IsADirectoryError)):
+        return "file_unreadable"
+    return type(exc).__name__
 
 
 def cmd_console(app: App) -> int:

@@ -1,0 +1,93 @@
+"""The `gare` command as a person runs it: a real process, real files, a real database."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gare(*args, db_url=None, input=None, env_extra=None, cwd=None):
+    env = {k: v for k, v in os.environ.items() if k not in ("GARE_CONFIG", "DATABASE_URL", "GARE_LANG")}
+    if db_url:
+        env["DATABASE_URL"] = db_url
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, input=input,
+                          env=env, cwd=cwd or ROOT, timeout=120)
+
+
+@pytest.fixture
+def demo_db(db_url):
+    result = gare("demo", db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    return db_url
+
+
+def test_demo_then_ask_json_fit_and_deal(demo_db):
+    accounts = json.loads(gare("ask", "--json", "accounts", db_url=demo_db).stdout)["accounts"]
+    assert len(accounts) >= 60
+    name = accounts[0]["account"]
+    fit = json.loads(gare("ask", "--json", f"fit {name}", db_url=demo_db).stdout)
+    assert fit["account"] == name and fit["verdict"] in ("fit", "misfit", "unclear")
+    assert set(fit["success_boxes"]) == {"total", "filled", "empty"}
+    frozen = json.loads(gare("ask", "--json", "deals frozen", db_url=demo_db).stdout)
+    assert frozen["count"] > 0
+    deal = json.loads(gare("ask", "--json", f"deal {frozen['deals'][0]['deal']}", db_url=demo_db).stdout)
+    assert deal["state"] == "stuck" and deal["indicator"] == pytest.approx(deal["days_at_stage"] - deal["standard_days"], abs=0.11)
+
+
+def test_demo_twice_duplicates_nothing(demo_db):
+    before = json.loads(gare("ask", "--json", "tiers", db_url=demo_db).stdout)["total"]
+    assert gare("demo", db_url=demo_db).returncode == 0
+    assert json.loads(gare("ask", "--json", "tiers", db_url=demo_db).stdout)["total"] == before
+
+
+def test_console_reads_piped_commands_one_per_line(demo_db):
+    result = gare("--lang", "en", "console", db_url=demo_db, input="help\ntiers\nfit nobody-by-that-name\n")
+    assert result.returncode == 0
+    assert "Commands" in result.stdout and "Tier 1" in result.stdout
+    assert "I don't know an account called" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_console_speaks_french(demo_db):
+    result = gare("--lang", "fr", "console", db_url=demo_db, input="aide\nniveaux\n")
+    assert "Niveau 1" in result.stdout and "Commandes" in result.stdout
+
+
+def test_ask_with_an_error_exits_non_zero_politely(db_url):
+    result = gare("--lang", "en", "ask", "deal", db_url=db_url)
+    assert result.returncode == 1 and "Example" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_broken_config_is_refused_naming_file_key_and_fix(tmp_path, db_url):
+    bad = tmp_path / "config.toml"
+    text = (ROOT / "config.toml").read_text(encoding="utf-8").replace('when = "margin_pct < 10"', 'when = "margn_pct < 10"')
+    bad.write_text(text, encoding="utf-8")
+    result = gare("--config", str(bad), "--lang", "en", "ask", "tiers", db_url=db_url)
+    assert result.returncode == 2
+    assert str(bad) in result.stderr and "misfit.traits.thin_margin.when" in result.stderr
+    assert "margn_pct" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_playbook_found_in_working_directory_then_default(tmp_path, db_url):
+    info = gare("info", db_url=db_url, cwd=tmp_path)
+    assert info.returncode == 0 and "default_config.toml" in info.stdout
+    (tmp_path / "config.toml").write_text((ROOT / "config.toml").read_text(encoding="utf-8").replace(
+        'language = "fr"', 'language = "en"'), encoding="utf-8")
+    info = gare("info", db_url=db_url, cwd=tmp_path)
+    assert str(tmp_path / "config.toml") in info.stdout
+
+
+def test_unreachable_database_is_explained(tmp_path):
+    result = gare("--lang", "en", "ask", "tiers", db_url="postgresql://nobody@127.0.0.1:1/none")
+    assert result.returncode == 1 and "cannot be reached" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_prints_the_default_database_path(tmp_path):
+    result = gare("--help", env_extra={"GARE_HOME": str(tmp_path)})
+    assert str(tmp_path / "gare.db") in result.stdout.replace("\n", "").replace(" ", "") or \
+        str(tmp_path) in result.stdout
