@@ -146,13 +146,13 @@ def _field_value(ctx: Context, field: str, raw: str) -> Any:
             status = {"client": "customer", "ancien": "former", "ancien_client": "former",
                       "ex-client": "former"}.get(key, key)
             if status not in ACCOUNT_STATUSES:
-                raise ValueProblem(" | ".join(ACCOUNT_STATUSES))
+                raise ValueProblem("bad_choice", " | ".join(ACCOUNT_STATUSES))
             return status
         if field == "sector":
             key = queries.fold(raw)
             sector = {"commercial": "commercial", "prive": "commercial", "public": "public"}.get(key)
             if sector is None:
-                raise ValueProblem(" | ".join(SECTORS))
+                raise ValueProblem("bad_choice", " | ".join(SECTORS))
             return sector
         if kind == "number":
             value = parse_number(raw)
@@ -160,7 +160,7 @@ def _field_value(ctx: Context, field: str, raw: str) -> Any:
         if kind == "bool":
             return parse_bool(raw)
         if kind == "date":
-            return parse_date(raw)
+            return parse_date(raw, ctx.playbook.tz)
         return raw
     except ValueProblem as problem:
         raise Refusal("bad_value", field=field, value=raw, expected=problem.expected) from None

@@ -1,64 +1,120 @@
-"""Reading values as people type them (in chat or in a CRM export): "1 234,56", "12 %", "oui",
-"2026-03-01". A value that cannot be read raises ValueProblem with what was expected."""
+"""Reading values as people write them, in chat or in a CRM export: "1 234,56", "$1,200",
+"12 %", "oui", "2026-03-01", "2026-03-01T10:00Z". One reader for the CSV import and the chat
+commands. A value that cannot be read raises ValueProblem with a code and what was expected
+(a kind the templates put in words: number, integer, yes_no, date; or the allowed values)."""
 from __future__ import annotations
 
+import math
 import re
-from datetime import date, datetime, timezone
+import unicodedata
+from datetime import date, datetime, time, timezone
 
-
-class ValueProblem(ValueError):
-    """`expected` is a kind the templates put in words (number, yes_no, date, datetime), or the
-    allowed values themselves ("customer | prospect | former")."""
-
-    def __init__(self, expected: str):
-        super().__init__(expected)
-        self.expected = expected
-
-
-TRUE_WORDS = {"yes", "y", "true", "1", "oui", "o", "vrai", "x"}
+TRUE_WORDS = {"yes", "y", "true", "1", "oui", "o", "vrai"}
 FALSE_WORDS = {"no", "n", "false", "0", "non", "faux"}
 
 
-def parse_number(text: str) -> float:
-    raw = str(text).strip()
-    cleaned = re.sub(r"[\s\u00a0\u202f$€£%]|EUR|USD|GBP", "", raw, flags=re.I)
-    if re.fullmatch(r"-?\d{1,3}(,\d{3})+(\.\d+)?", cleaned):  # 1,234.56
-        cleaned = cleaned.replace(",", "")
-    elif re.fullmatch(r"-?\d{1,3}(\.\d{3})+(,\d+)?", cleaned):  # 1.234,56
-        cleaned = cleaned.replace(".", "").replace(",", ".")
-    else:
-        cleaned = cleaned.replace(",", ".")
+def fold(text: str) -> str:
+    nfkd = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold().strip()
+
+
+class ValueProblem(ValueError):
+    def __init__(self, code: str, expected: str | None = None):
+        super().__init__(code)
+        self.code, self.expected = code, expected
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+_MONEY_MARKS = re.compile(r"[€$£¥%]|(?<![a-z])(?:eur|usd|gbp|chf|cad|aud|jpy)(?![a-z])", re.I)
+
+
+def parse_number(raw: str, *, decimal_comma: bool = False) -> float:
+    """'1 234,56', '1,234.56', '$1,200', '12 %', '€ 3 000', '(250)', '-4.5e3'. A lone comma before three
+    digits ('1,200') groups thousands, unless the file is French-style (decimal_comma)."""
+    s = raw.strip().replace("\u2212", "-")
+    if not _PLAIN_NUMBER.fullmatch(s):
+        s = _normalize_number(s, decimal_comma)
     try:
-        return float(cleaned)
+        value = float(s)
     except ValueError:
-        raise ValueProblem("number") from None
+        raise ValueProblem("bad_number", "number") from None
+    if not math.isfinite(value):
+        raise ValueProblem("bad_number", "number")
+    return value
 
 
-def parse_bool(text: str) -> bool:
-    key = str(text).strip().lower()
-    if key in TRUE_WORDS:
+def _normalize_number(s: str, decimal_comma: bool) -> str:
+    if "$" in s or "£" in s:
+        decimal_comma = False
+    s = _MONEY_MARKS.sub("", s)
+    s = re.sub(r"[\s\u00a0\u202f\u2009']", "", s)
+    negative = s.startswith("(") and s.endswith(")")  # accounting style
+    if negative:
+        s = s[1:-1]
+    m = re.fullmatch(r"([+-]?)(\d[\d.,]*)", s)
+    if not m or (negative and m.group(1)):
+        raise ValueProblem("bad_number", "number")
+    sign, digits = m.groups()
+    sign = "-" if negative else sign
+    if "," in digits and "." in digits:
+        decimal, thousands = (",", ".") if digits.rfind(",") > digits.rfind(".") else (".", ",")
+        if not re.fullmatch(rf"\d{{1,3}}(\{thousands}\d{{3}})+\{decimal}\d+", digits):
+            raise ValueProblem("bad_number", "number")
+        digits = digits.replace(thousands, "").replace(decimal, ".")
+    elif digits.count(",") > 1 or digits.count(".") > 1:
+        sep = "," if "," in digits else "."
+        if not re.fullmatch(rf"\d{{1,3}}(\{sep}\d{{3}})+", digits):
+            raise ValueProblem("bad_number", "number")
+        digits = digits.replace(sep, "")
+    elif "," in digits:
+        thousands = not decimal_comma and re.fullmatch(r"\d{1,3},\d{3}", digits)
+        digits = digits.replace(",", "" if thousands else ".")
+    if not re.fullmatch(r"\d+(\.\d*)?", digits):
+        raise ValueProblem("bad_number", "number")
+    return sign + digits
+
+
+def parse_bool(raw: str) -> bool:
+    k = fold(raw)
+    if k in TRUE_WORDS:
         return True
-    if key in FALSE_WORDS:
+    if k in FALSE_WORDS:
         return False
-    raise ValueProblem("yes_no")
+    raise ValueProblem("bad_bool", "yes_no")
 
 
-def parse_date(text: str) -> date:
-    raw = str(text).strip()
+_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?", re.I)
+
+
+def _parse_when(raw: str) -> date | datetime:
+    s = raw.strip()
     try:
-        return date.fromisoformat(raw[:10]) if re.fullmatch(r"\d{4}-\d{2}-\d{2}([ T].*)?", raw) else _fail()
+        if _DATE_RE.fullmatch(s):
+            return date.fromisoformat(s)
+        if _DATETIME_RE.fullmatch(s):
+            s = re.sub(r"\s*[zZ]$", "+00:00", s.replace("t", "T"))
+            s = re.sub(r"\s+(?=[+-]\d{2})", "", s)
+            return datetime.fromisoformat(s)
     except ValueError:
-        raise ValueProblem("date") from None
+        pass
+    raise ValueProblem("bad_date", "date")
 
 
-def parse_datetime(text: str) -> datetime:
-    raw = str(text).strip().replace("Z", "+00:00")
-    try:
-        value = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ValueProblem("datetime") from None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+def parse_date(raw: str, tz) -> date:
+    value = _parse_when(raw)
+    if isinstance(value, datetime):
+        return value.astimezone(tz).date() if value.tzinfo else value.date()
+    return value
 
 
-def _fail():
-    raise ValueError
+def parse_datetime(raw: str, tz) -> datetime:
+    """An aware UTC datetime; a date is midnight and a naive time is local, in the playbook's zone."""
+    value = _parse_when(raw)
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time())
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(timezone.utc)
+
+

@@ -1,6 +1,6 @@
 """The core grammar driven as a rep would type it, against SQLite and PostgreSQL. Replies are
 checked both as data (what `gare ask --json` prints) and as rendered text in both languages."""
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlmodel import select
