@@ -55,7 +55,7 @@ def test_console_reads_piped_commands_one_per_line(demo_db):
 
 def test_console_speaks_french(demo_db):
     result = gare("--lang", "fr", "console", db_url=demo_db, input="aide\nniveaux\n")
-    assert "Niveau 1" in result.stdout and "Commandes" in result.stdout
+    assert "Niv. 1" in result.stdout and "Commandes" in result.stdout
 
 
 def test_ask_with_an_error_exits_non_zero_politely(db_url):
@@ -91,3 +91,35 @@ def test_help_prints_the_default_database_path(tmp_path):
     result = gare("--help", env_extra={"GARE_HOME": str(tmp_path)})
     assert str(tmp_path / "gare.db") in result.stdout.replace("\n", "").replace(" ", "") or \
         str(tmp_path) in result.stdout
+
+
+def test_import_bad_csv_changes_nothing_and_lists_every_bad_row(tmp_path, db_url):
+    good = tmp_path / "accounts.csv"
+    good.write_text("Account Name,Type,Annual Revenue,Employees\nAlpha SAS,Customer - Direct,\"1,200,000\",40\n",
+                    encoding="utf-8")
+    assert gare("import", "accounts", str(good), db_url=db_url).returncode == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("Account Name,Type,Annual Revenue,Employees\n"
+                   "Alpha SAS,Customer - Direct,\"2,000,000\",41\n"
+                   ",Prospect,10,5\n"
+                   "Beta,Partner,lots,12\n", encoding="utf-8")
+    result = gare("--lang", "en", "import", "accounts", str(bad), db_url=db_url)
+    assert result.returncode == 1
+    out = result.stderr
+    assert "Nothing was written" in out
+    assert "line 3" in out and "line 4, column “Type”" in out and "line 4, column “Annual Revenue”" in out
+    alpha = json.loads(gare("ask", "--json", "account Alpha SAS", db_url=db_url).stdout)
+    assert alpha["fields"]["annual_revenue"] == 1_200_000 and alpha["fields"]["employees"] == 40
+
+
+def test_import_dry_run_then_real_then_again_is_unchanged(tmp_path, db_url):
+    f = tmp_path / "a.csv"
+    f.write_text("nom;statut;chiffre d'affaires;effectif\nBoulangerie Dupré;client;1 500 000;12\n", encoding="utf-8-sig")
+    dry = gare("--lang", "en", "import", "accounts", str(f), "--dry-run", db_url=db_url)
+    assert dry.returncode == 0 and "1 would be created" in dry.stdout
+    assert json.loads(gare("ask", "--json", "accounts", db_url=db_url).stdout)["count"] == 0
+    assert "1 created" in gare("--lang", "en", "import", "accounts", str(f), db_url=db_url).stdout
+    assert "1 unchanged" in gare("--lang", "en", "import", "accounts", str(f), db_url=db_url).stdout
+    out = tmp_path / "out.csv"
+    assert gare("export", "accounts", str(out), db_url=db_url).returncode == 0
+    assert "Boulangerie Dupré,,customer" in out.read_text(encoding="utf-8")
