@@ -49,6 +49,19 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db.add_argument("action", choices=("upgrade",))
     sub.add_parser("info", parents=[common], help="where the database and the playbook are")
+    dig = sub.add_parser("digest", parents=[common], help="send the weekly rep nudges and manager digests")
+    dig.add_argument("--now", action="store_true", required=True, help="run now instead of on the schedule")
+    dig.add_argument("--dry-run", action="store_true", help="print what would be posted; post nothing")
+    dig.add_argument("--only", choices=("reps", "managers"), help="only the rep nudges, or only the digests")
+    dig.add_argument("--to", metavar="USER", help="only this rep or manager (owner name)")
+    sub.add_parser("scheduler", parents=[common], help="run the weekly jobs on their schedule (the clock process)")
+    serve = sub.add_parser("serve", parents=[common],
+                           help="serve Slack (POST /slack/events) and the health check (GET /healthz)")
+    serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="interface to listen on")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000),
+                       help="port (default: $PORT, then 3000)")
+    serve.add_argument("--socket-mode", action="store_true",
+                       help="also take Slack events over Socket Mode (SLACK_APP_TOKEN), no public URL needed")
     return p
 
 
@@ -207,6 +220,45 @@ def cmd_info(app: App) -> int:
     return 0
 
 
+def cmd_serve(app: App) -> int:
+    from bot.server import serve
+
+    return serve(app, host=app.args.host, port=app.args.port, socket_mode=app.args.socket_mode)
+
+
+def cmd_digest(app: App) -> int:
+    from datetime import datetime, timezone
+
+    from bot.nudges import run_weekly
+
+    courier = chart_maker = None
+    if not app.args.dry_run:
+        from bot.delivery import chart_for, courier_from_environment
+
+        courier = courier_from_environment(app.engine, app.playbook)
+        if courier is None:
+            app.show(Reply("digest_no_platform", {}, ok=False))
+            return 1
+        chart_maker = chart_for
+    clock = lambda: datetime.now(timezone.utc)  # noqa: E731
+    kinds = [app.args.only] if app.args.only else ["reps", "managers"]
+    failed = False
+    for kind in kinds:
+        summary = run_weekly(app.engine, app.playbook, kind=kind, clock=clock, courier=courier,
+                             dry_run=app.args.dry_run, to=app.args.to, chart_maker=chart_maker)
+        for recipient, text in summary.previews:
+            app.show(Reply("digest_preview", {"recipient": recipient, "kind": summary.kind, "text": text}))
+        app.show(Reply("digest_summary", dict(summary.as_data(), dry_run=app.args.dry_run)))
+        failed = failed or bool(summary.failed)
+    return 1 if failed else 0
+
+
+def cmd_scheduler(app: App) -> int:
+    from bot.scheduler import run_scheduler
+
+    return run_scheduler(app)
+
+
 COMMANDS = {
     "console": cmd_console,
     "ask": cmd_ask,
@@ -215,6 +267,9 @@ COMMANDS = {
     "export": cmd_export,
     "db": cmd_db,
     "info": cmd_info,
+    "serve": cmd_serve,
+    "digest": cmd_digest,
+    "scheduler": cmd_scheduler,
 }
 
 

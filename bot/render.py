@@ -63,7 +63,9 @@ def _number(value: Any, language: str, digits: int = 0) -> str:
 @lru_cache(maxsize=None)
 def environment(surface: str, language: str, currency: str = "EUR") -> Environment:
     env = Environment(
-        loader=FileSystemLoader([str(TEMPLATES / surface), str(TEMPLATES / "shared")]),
+        # Rich surfaces may import the text macros (names, examples) and include a text rendering.
+        loader=FileSystemLoader([str(TEMPLATES / surface), str(TEMPLATES / "shared")]
+                                + ([str(TEMPLATES / "text")] if surface != "text" else [])),
         extensions=["jinja2.ext.i18n"],
         undefined=StrictUndefined,
         autoescape=select_autoescape(enabled_extensions=(), default_for_string=False, default=False),
@@ -82,18 +84,21 @@ def environment(surface: str, language: str, currency: str = "EUR") -> Environme
     env.filters["datetime"] = lambda v: "–" if v is None else format_datetime(v, format="short", locale=language)
     env.filters["tojson"] = lambda v: json.dumps(v, ensure_ascii=False, default=json_default)
     env.filters["truncate_chars"] = lambda v, n: v if len(v) <= n else v[: n - 1] + "…"
+    # Slack mrkdwn reads &, < and > as markup: names typed by users must not become links or mentions.
+    env.filters["mrkdwn"] = lambda v: "" if v is None else str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     env.filters["money"] = lambda v: "–" if v is None else format_currency(
         v, currency, format="¤#,##0" if language == "en" else "#,##0\u00a0¤", locale=language, currency_digits=False)
     return env
 
 
-def render(reply: Reply, *, surface: str = "text", language: str = "en", currency: str = "EUR") -> Any:
-    """Text for the console; a parsed JSON structure for Slack and Teams."""
+def render(reply: Reply, *, surface: str = "text", language: str = "en", currency: str = "EUR", **extra: Any) -> Any:
+    """Text for the console; a parsed JSON structure for Slack and Teams. `extra` reaches the
+    template as variables (a shell's page number, whether a Share button fits...)."""
     if language not in LANGUAGES:
         language = "en"
     env = environment(surface, language, currency)
     template = env.get_template(f"{reply.template}.{SURFACES[surface]}.j2")
-    out = template.render(data=reply.data, ok=reply.ok)
+    out = template.render(data=reply.data, ok=reply.ok, **extra)
     if SURFACES[surface] == "json":
         return json.loads(out)
     return out.strip("\n") + "\n"

@@ -120,3 +120,40 @@ def stages(ctx: Context) -> Reply:
          "probability_pct": s.probability_pct}
         for s in ctx.playbook.stages
     ])
+
+
+def deal_snooze(ctx: Context, name: str, until, reason: str | None) -> Reply:
+    """Silence nudges about a deal until a date, for a reason the rep states (a known wait, such
+    as the buyer's budget cycle): a nudge that is always ignored teaches reps to ignore nudges."""
+    from datetime import date as _date
+
+    from store.values import ValueProblem, parse_date
+
+    if isinstance(until, str):
+        try:
+            until = parse_date(until, ctx.playbook.tz)
+        except ValueProblem:
+            raise Refusal("bad_value", field="until", value=until, expected="date") from None
+    if not isinstance(until, _date):
+        raise Refusal("bad_value", field="until", value=str(until or ""), expected="date")
+    if until <= ctx.today():
+        raise Refusal("snooze_not_future", until=until, today=ctx.today())
+    reason = (reason or "").strip()
+    if not reason:
+        raise Refusal("snooze_reason_missing")
+    if len(reason) > 500:
+        raise Refusal("too_long", field="reason", limit=500)
+    with session_scope(ctx.engine) as session:
+        d = resolve_deal(session, name)
+        if d.status in ("won", "lost"):
+            raise Refusal("deal_closed", deal=d.name, status=d.status)
+        unchanged = d.snoozed_until == until and d.snooze_reason == reason
+        if not unchanged:
+            queries.audit(session, ctx.actor, "deal", "snooze", entity_id=d.id, entity_name=d.name,
+                          changes={"snoozed_until": [d.snoozed_until, until], "snooze_reason": [d.snooze_reason, reason]})
+            d.snoozed_until, d.snooze_reason, d.updated_at = until, reason, utcnow()
+            session.add(d)
+            session.flush()
+        data = _one(session, ctx, d)
+        data["unchanged"] = unchanged
+        return Reply("deal_snooze", data)

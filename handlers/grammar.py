@@ -30,6 +30,9 @@ WORDS = {
     "stage": {"stage", "etape"},
     "nurture": {"nurture", "nurturing", "maturation", "nourrir"},
     "checklist": {"checklist", "qualification", "grille"},
+    "nudge": {"nudge", "relance", "rappel"},
+    "settings": {"settings", "reglages", "parametres", "preferences"},
+    "done": {"done", "fait", "fini"},
     "tick": {"tick", "check", "cocher", "coche"},
     "untick": {"untick", "uncheck", "decocher", "decoche"},
     "frozen": {"frozen", "stuck", "gelees", "gelee", "bloquees", "bloquee"},
@@ -37,12 +40,14 @@ WORDS = {
 }
 
 QUESTION_PATTERNS = [
+    # "is this a fit?" names no account: in a deal's thread it means that deal. First, or the
+    # next pattern would read "this" as an account name.
+    re.compile(r"^(?:is\s+this\s+a\s+fit|est[- ]ce\s+(?:adapt[ée]|que\s+[çc]a\s+convient))\s*\??$", re.I),
     # English: "is Acme a fit?", "is Acme a good fit"
     re.compile(r"^is\s+(?P<name>.+?)\s+a\s+(?:good\s+)?fit\s*\??$", re.I),
     # French: "est-ce que Acme convient ?", "Acme est-il adapté ?", "Acme est-elle un bon client ?"
     re.compile(r"^est[- ]ce\s+qu[e']\s*(?P<name>.+?)\s+(?:convient|est\s+adapt[ée]e?)\s*\??$", re.I),
     re.compile(r"^(?P<name>.+?)\s+est[- ](?:il|elle)\s+(?:adapt[ée]e?|un\s+bon\s+client|une\s+bonne\s+cible)\s*\??$", re.I),
-    re.compile(r"^(?:is\s+this\s+a\s+fit|est[- ]ce\s+(?:adapt[ée]|que\s+[çc]a\s+convient))\s*\??$", re.I),
 ]
 
 
@@ -68,7 +73,7 @@ def _split_keyword(text: str, kind: str) -> tuple[str, str] | None:
     return None
 
 
-def parse_assignments(text: str) -> dict[str, str]:
+def parse_assignments(text: str, command: str = "account_set") -> dict[str, str]:
     """`margin_pct=12 owner="Jean Dupont" region=Île de France` -> a dict; a value runs up to the
     next `key=`."""
     try:
@@ -87,9 +92,9 @@ def parse_assignments(text: str) -> dict[str, str]:
         elif key is not None:
             out[key] = (out[key] + " " + part).strip()
         else:
-            raise Refusal("bad_syntax", command="account_set", got=part)
+            raise Refusal("bad_syntax", command=command, got=part)
     if not out:
-        raise Refusal("bad_syntax", command="account_set", got=text)
+        raise Refusal("bad_syntax", command=command, got=text)
     return out
 
 
@@ -170,8 +175,21 @@ def parse(text: str) -> Command:
             if not m:
                 raise Refusal("bad_syntax", command="checklist")
             return Command("checklist_answer", {"name": _strip_quotes(m.group("name")),
-                                                "answers": parse_assignments(m.group("answers"))})
+                                                "answers": parse_assignments(m.group("answers"), "checklist")})
         return Command("checklist", {"name": _strip_quotes(rest)})
+
+    if _is(head, "nudge"):
+        return Command("nudge", {"owner": _owner_arg(rest)})
+
+    if _is(head, "settings"):
+        return Command("settings", {"changes": parse_assignments(rest, "settings") if rest else {}})
+
+    if _is(head, "done"):
+        # `done ACCOUNT N`: the account's Nth common action is done.
+        m = re.match(r"^(?P<name>.+?)\s+#?(?P<n>\S+)$", rest)
+        if not m:
+            raise Refusal("bad_syntax", command="done")
+        return Command("action_done", {"account": _strip_quotes(m.group("name")), "number": m.group("n")})
 
     if _is(head, "tiers"):
         return Command("tiers", _list_filters(rest, allow_profile=False))

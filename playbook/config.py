@@ -6,6 +6,7 @@ import os
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -75,6 +76,12 @@ class Profile:
     rule: Node
     rule_text: str
     actions: Localized
+    every_days: int = 30  # each common action is due again this long after it was done
+
+    def action_ids(self) -> list[str]:
+        """Stable ids of the common actions, by position: "win_back:1", "win_back:2"..."""
+        count = max(len(v) for v in self.actions.values())
+        return [f"{self.id}:{i + 1}" for i in range(count)]
 
 @dataclass(frozen=True)
 class LetGo:
@@ -124,6 +131,30 @@ class Tiers:
     factors: tuple[TierFactor, ...]
 
 @dataclass(frozen=True)
+class Team:
+    """A manager and the reps whose accounts and deals they oversee (owner names)."""
+    id: str
+    manager: str
+    members: tuple[str, ...]
+
+@dataclass(frozen=True)
+class Nudges:
+    """When the weekly nudges and digests go out, and where."""
+    rep_cron: str = "30 8 * * mon"
+    manager_cron: str = "0 9 * * mon"
+    rep_channel: str = "dm"                     # "dm", or a channel id for every rep
+    rep_channels: dict = field(default_factory=dict)  # owner -> channel id
+    email_domain: str | None = None             # owner@domain finds a rep who never talked to the bot
+    messages_per_second: float = 1.0            # per channel, as Slack asks
+
+    def channel_for(self, owner: str) -> str:
+        for name, channel in self.rep_channels.items():
+            if fold(name) == fold(owner):
+                return channel
+        return self.rep_channel
+
+
+@dataclass(frozen=True)
 class Playbook:
     source: str
     language: str
@@ -137,7 +168,21 @@ class Playbook:
     max_empty_boxes: int
     stages: tuple[Stage, ...]
     tiers: Tiers
+    day_count: str = "calendar"                 # or "business": weekends and holidays do not count
+    holidays: frozenset = frozenset()
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    teams: tuple[Team, ...] = ()
+    nudges: Nudges = field(default_factory=Nudges)
+
+    def team_of(self, manager: str | None) -> list[str]:
+        """The reps a manager oversees (all their teams), empty for anyone else."""
+        if not manager:
+            return []
+        members: list[str] = []
+        for team in self.teams:
+            if fold(team.manager) == fold(manager):
+                members += [m for m in team.members if fold(m) != fold(manager) and m not in members]
+        return members
 
     @property
     def tz(self) -> ZoneInfo:
@@ -324,8 +369,13 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
         pr = prof_r.sub(pid)
         rule, text = pr.rule("when", field_types)
         actions = pr.localized("actions", of_list=True)
+        if len({len(v) for v in actions.values()}) > 1:
+            raise pr.fail("actions", "has a different number of actions per language. Give each language the same list.")
+        every = pr.get("every_days", int, 30)
+        if every < 1:
+            raise pr.fail("every_days", f"is {every}; it must be at least 1 day.")
         pr.done()
-        profiles.append(Profile(id=pid, rule=rule, rule_text=text, actions=actions))
+        profiles.append(Profile(id=pid, rule=rule, rule_text=text, actions=actions, every_days=every))
     for name in prof_r.data:
         if name not in PROFILE_IDS and name != "order":
             raise prof_r.fail(name, f"unknown profile. Profiles are: {', '.join(PROFILE_IDS)}.")
@@ -380,6 +430,15 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
 
     # Pipeline stages.
     pr = top.sub("pipeline")
+    day_count = pr.get("day_count", str, "calendar")
+    if day_count not in ("calendar", "business"):
+        raise pr.fail("day_count", f"is {day_count!r}; use calendar or business.")
+    holidays = set()
+    for i, h in enumerate(pr.get("holidays", list, [])):
+        try:
+            holidays.add(h if isinstance(h, date) else date.fromisoformat(str(h)))
+        except ValueError:
+            raise pr.fail(f"holidays[{i}]", f"{h!r} is not a date; write 2026-12-25.") from None
     stuck_pct = _number(pr, "stuck_tolerance_pct", 50, low=0)
     skipped_pct = _number(pr, "skipped_tolerance_pct", 50, low=0, high=100)
     stages = []
@@ -431,7 +490,7 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
         bands: list[tuple[float, float]] = []
         if fname is None:
             if fid not in TIER_SOURCES:
-                raise fr.fail("field", f"is missing. Name the account field this factor scores, or use id = \"fit\".")
+                raise fr.fail("field", "is missing. Name the account field this factor scores, or use id = \"fit\".")
         else:
             if field_types.get(fname) != "number":
                 raise fr.fail("field", f"{fname!r} is not a number field. Use one of: "
@@ -451,10 +510,56 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
         raise tr.fail("factors", "needs at least one factor with a weight above 0.")
     tr.done()
 
+    # Teams: which reps each manager sees (App Home, digests). Optional.
+    teams = []
+    team_r = top.sub("teams", {})
+    for tid in list(team_r.data):
+        one = _Reader(path, team_r.get(tid, dict), f"teams.{tid}")
+        manager = one.get("manager", str, what='the manager\'s owner name, e.g. manager = "claire"')
+        members = one.get("members", list, what='the reps\' owner names, e.g. members = ["alice", "bruno"]')
+        if not manager.strip():
+            raise one.fail("manager", "must be an owner name, not empty.")
+        if not members or not all(isinstance(m, str) and m.strip() for m in members):
+            raise one.fail("members", 'must be a non-empty list of owner names, e.g. ["alice", "bruno"].')
+        one.done()
+        teams.append(Team(id=tid, manager=manager.strip(), members=tuple(m.strip() for m in members)))
+    team_r.done()
+
+    nudges = _nudges(top.sub("nudges", {}))
+
     top.done()
     return Playbook(
         source=path, language=language, timezone=timezone, currency=currency, field_types=field_types,
         profiles=tuple(profiles), let_go=let_go, traits=tuple(traits), success_boxes=tuple(boxes),
-        max_empty_boxes=max_empty, stages=tuple(stages),
-        tiers=Tiers(t1, t2, penalty, at_risk, at_risk_text, tuple(factors)), raw=data,
+        max_empty_boxes=max_empty, stages=tuple(stages), day_count=day_count, holidays=frozenset(holidays),
+        tiers=Tiers(t1, t2, penalty, at_risk, at_risk_text, tuple(factors)), raw=data, teams=tuple(teams),
+        nudges=nudges,
     )
+
+
+def _cron(r: _Reader, name: str, default: str) -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    text = r.get(name, str, default)
+    try:
+        CronTrigger.from_crontab(text)
+    except ValueError as exc:
+        raise r.fail(name, f"{text!r} is not a crontab schedule ({exc}). Write minute hour day month weekday, "
+                           "e.g. \"30 8 * * mon\" for Mondays at 08:30.") from None
+    return text
+
+
+def _nudges(r: _Reader) -> Nudges:
+    rep = _cron(r, "rep_nudges", "30 8 * * mon")
+    manager = _cron(r, "manager_digest", "0 9 * * mon")
+    channel = r.get("rep_channel", str, "dm")
+    domain = r.get("email_domain", str, None)
+    if domain is not None and ("@" in domain or "." not in domain):
+        raise r.fail("email_domain", f"{domain!r} is not a domain; write it as example.com.")
+    channels_r = r.sub("rep_channels", {})
+    channels = {owner: channels_r.get(owner, str) for owner in list(channels_r.data)}
+    channels_r.done()
+    per_second = _number(r, "messages_per_second", 1, low=0.01, high=50)
+    r.done()
+    return Nudges(rep_cron=rep, manager_cron=manager, rep_channel=channel, rep_channels=channels,
+                  email_domain=domain, messages_per_second=per_second)

@@ -59,6 +59,9 @@ class Deal(SQLModel, table=True):
     nurture_reason: Optional[str] = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # A rep may silence nudges about a deal for a known reason, until a date (nudges skip it).
+    snoozed_until: Optional[date] = None
+    snooze_reason: Optional[str] = Field(default=None, max_length=500)
 
 
 class StageVisit(SQLModel, table=True):
@@ -103,6 +106,8 @@ class ChatUser(SQLModel, table=True):
     display_name: Optional[str] = Field(default=None, max_length=200)
     language: Optional[str] = Field(default=None, max_length=5)
     created_at: datetime = Field(default_factory=utcnow)
+    # When the platform was last asked who this is (an unmatched user is asked again later).
+    checked_at: Optional[datetime] = None
 
 
 class AuditRecord(SQLModel, table=True):
@@ -118,3 +123,98 @@ class AuditRecord(SQLModel, table=True):
     entity_name: Optional[str] = Field(default=None, max_length=200)
     action: str = Field(max_length=40)
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class HandledEvent(SQLModel, table=True):
+    """An event, click or form submission from a chat platform, claimed by the one process that
+    handles it: Slack redelivers events and users double-click, and several workers share a
+    database, so "seen before" must live here rather than in one process's memory."""
+
+    __tablename__ = "handled_event"
+    __table_args__ = (UniqueConstraint("platform", "key", name="uq_handled_event"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    key: str = Field(max_length=64)  # sha256 of what identifies the event
+    kind: str = Field(max_length=20)  # event, action, view
+    claimed_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class ChatMessage(SQLModel, table=True):
+    """A message the bot posted about a deal or an account (a qualification checklist): its
+    thread is that deal's thread, and ticking a box updates every copy, without ever reading
+    the platform's history."""
+
+    __tablename__ = "chat_message"
+    __table_args__ = (UniqueConstraint("platform", "channel", "ts", name="uq_chat_message"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=20)
+    channel: str = Field(max_length=40)
+    ts: str = Field(max_length=40)
+    kind: str = Field(max_length=20)  # checklist
+    subject: str = Field(max_length=10)  # "account" or "deal"
+    subject_id: int = Field(index=True)
+    language: Optional[str] = Field(default=None, max_length=5)
+    posted_by: Optional[str] = Field(default=None, max_length=120)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class NudgeSend(SQLModel, table=True):
+    """One weekly nudge or digest to one recipient. The row is claimed (inserted) before the
+    message is posted: with several scheduler processes on one database, or a run restarted
+    halfway, the unique key lets each message go out once per period."""
+
+    __tablename__ = "nudge_send"
+    __table_args__ = (UniqueConstraint("kind", "period", "recipient", name="uq_nudge_send"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=20)  # rep_nudge or manager_digest
+    period: str = Field(max_length=20, index=True)  # ISO week, e.g. 2026-W48
+    recipient: str = Field(max_length=120)  # owner name
+    status: str = Field(default="claimed", max_length=20)  # claimed, sent, failed
+    claimed_by: Optional[str] = Field(default=None, max_length=120)
+    claimed_at: datetime = Field(default_factory=utcnow)
+    sent_at: Optional[datetime] = None
+    channel: Optional[str] = Field(default=None, max_length=40)
+    ts: Optional[str] = Field(default=None, max_length=40)
+    error: Optional[str] = Field(default=None, max_length=200)
+
+
+class ActionDone(SQLModel, table=True):
+    """A profile's common action done for an account (e.g. the win-back call): it is due again
+    `every_days` later."""
+
+    __tablename__ = "action_done"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    action_id: str = Field(max_length=40)  # "win_back:1"
+    done_by: Optional[str] = Field(default=None, max_length=120)
+    done_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class RepSetting(SQLModel, table=True):
+    """A rep's choice of nudge day and muted categories (`settings`)."""
+
+    __tablename__ = "rep_setting"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    owner: str = Field(max_length=120, unique=True)
+    nudge_day: Optional[int] = None  # 0 = Monday; None = the playbook's day
+    muted: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    updated_by: Optional[str] = Field(default=None, max_length=120)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class WeeklySnapshot(SQLModel, table=True):
+    """Counts by profile and tier as a digest showed them, so the next one can say what changed."""
+
+    __tablename__ = "weekly_snapshot"
+    __table_args__ = (UniqueConstraint("scope", "period", name="uq_weekly_snapshot"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=120)  # the manager's owner name
+    period: str = Field(max_length=20)
+    counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    taken_at: datetime = Field(default_factory=utcnow)

@@ -230,3 +230,157 @@ def reopen_visit(session: Session, deal: Deal, at) -> None:
     """A deal back from nurture at the stage it left starts a fresh stay there."""
     close_open_visits(session, deal, at)
     session.add(StageVisit(deal_id=deal.id, stage=deal.stage, entered_at=at))
+
+
+# --- chat platforms: events handled once, posted messages, people ----------------------------
+
+def _event_key(identity: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(identity.encode("utf-8")).hexdigest()
+
+
+def claim_event(session: Session, platform: str, kind: str, identity: str, now, window=None) -> bool:
+    """True for the one caller that may handle this event; False when another process (or a
+    redelivery, or a double-click) already did. With a `window` (timedelta) the same identity
+    may be handled again once that much time has passed (the same button clicked tomorrow).
+    Atomic across processes: the unique key decides, not a read-then-write."""
+    from sqlalchemy import update
+    from sqlalchemy.exc import IntegrityError
+
+    from store.models import HandledEvent
+
+    key = _event_key(identity)
+    try:
+        with session.begin_nested():
+            session.add(HandledEvent(platform=platform, key=key, kind=kind, claimed_at=now))
+            session.flush()
+        return True
+    except IntegrityError:
+        if window is None:
+            return False
+    result = session.execute(update(HandledEvent)
+                             .where(HandledEvent.platform == platform, HandledEvent.key == key,
+                                    HandledEvent.claimed_at < now - window)
+                             .values(claimed_at=now))
+    return result.rowcount == 1
+
+
+def release_event(session: Session, platform: str, identity: str) -> None:
+    """Forget a claim whose handling was refused (a form sent back with errors may come again)."""
+    from sqlalchemy import delete
+
+    from store.models import HandledEvent
+
+    session.execute(delete(HandledEvent).where(HandledEvent.platform == platform,
+                                               HandledEvent.key == _event_key(identity)))
+
+
+def remember_message(session: Session, platform: str, channel: str, ts: str, kind: str, subject: str,
+                     subject_id: int, language: str | None = None, posted_by: str | None = None) -> None:
+    from store.models import ChatMessage
+
+    found = session.exec(select(ChatMessage).where(ChatMessage.platform == platform, ChatMessage.channel == channel,
+                                                   ChatMessage.ts == ts)).first()
+    if found is None:
+        session.add(ChatMessage(platform=platform, channel=channel, ts=ts, kind=kind, subject=subject,
+                                subject_id=subject_id, language=language, posted_by=posted_by))
+
+
+def posted_message(session: Session, platform: str, channel: str, ts: str):
+    """The message (so the thread) the bot posted there, with the deal or account it is about."""
+    from store.models import ChatMessage
+
+    return session.exec(select(ChatMessage).where(ChatMessage.platform == platform, ChatMessage.channel == channel,
+                                                  ChatMessage.ts == ts)).first()
+
+
+def posted_messages_about(session: Session, platform: str, kind: str, subject: str, subject_id: int) -> list:
+    from store.models import ChatMessage
+
+    return list(session.exec(select(ChatMessage).where(
+        ChatMessage.platform == platform, ChatMessage.kind == kind, ChatMessage.subject == subject,
+        ChatMessage.subject_id == subject_id).order_by(ChatMessage.id)))
+
+
+def chat_user(session: Session, platform: str, chat_id: str):
+    from store.models import ChatUser
+
+    return session.exec(select(ChatUser).where(ChatUser.platform == platform, ChatUser.chat_id == chat_id)).first()
+
+
+def chat_users_of_owner(session: Session, platform: str, owner: str) -> list:
+    from store.models import ChatUser
+
+    return list(session.exec(select(ChatUser).where(ChatUser.platform == platform,
+                                                    func.lower(ChatUser.owner) == owner.lower())))
+
+
+def save_chat_user(session: Session, platform: str, chat_id: str, **fields: Any):
+    """Insert or update who this chat user is (owner, e-mail, name, language)."""
+    from store.models import ChatUser
+
+    row = chat_user(session, platform, chat_id) or ChatUser(platform=platform, chat_id=chat_id)
+    for name, value in fields.items():
+        setattr(row, name, value)
+    session.add(row)
+    return row
+
+
+# --- the weekly send ledger ------------------------------------------------------------------
+
+def claim_send(session_factory, kind: str, period: str, recipient: str, worker: str, now, stale_after) -> bool:
+    """Claims the right to send one nudge or digest. True for exactly one caller per
+    (kind, period, recipient) across processes; a claim left by a crashed run (still "claimed"
+    after `stale_after`) or a failed send can be taken over."""
+    from sqlalchemy.exc import IntegrityError
+
+    from store.models import NudgeSend
+
+    try:
+        with session_factory() as session:
+            session.add(NudgeSend(kind=kind, period=period, recipient=recipient, claimed_by=worker, claimed_at=now))
+        return True
+    except IntegrityError:
+        pass
+    with session_factory() as session:
+        row = session.exec(select(NudgeSend).where(NudgeSend.kind == kind, NudgeSend.period == period,
+                                                   NudgeSend.recipient == recipient)).first()
+        if row is None or row.status in ("sent", "empty"):
+            return False
+        if row.status == "claimed" and now - _aware(row.claimed_at, now) < stale_after:
+            return False
+        # Take over with a compare-and-set on the old claim, so two resuming runs do not both win.
+        result = session.execute(
+            NudgeSend.__table__.update()
+            .where(NudgeSend.id == row.id, NudgeSend.claimed_by == row.claimed_by,
+                   NudgeSend.claimed_at == row.claimed_at, NudgeSend.status == row.status)
+            .values(claimed_by=worker, claimed_at=now, status="claimed", error=None))
+        return result.rowcount == 1
+
+
+def finish_send(session_factory, kind: str, period: str, recipient: str, status: str, *, now=None,
+                channel: str | None = None, ts: str | None = None, error: str | None = None) -> None:
+    from store.models import NudgeSend
+
+    with session_factory() as session:
+        row = session.exec(select(NudgeSend).where(NudgeSend.kind == kind, NudgeSend.period == period,
+                                                   NudgeSend.recipient == recipient)).one()
+        row.status, row.channel, row.ts = status, channel, ts
+        row.error = (error or "")[:200] or None
+        row.sent_at = now if status == "sent" else None
+        session.add(row)
+
+
+def _aware(value, like):
+    return value.replace(tzinfo=like.tzinfo) if value is not None and value.tzinfo is None else value
+
+
+def owner_language(session: Session, owner: str) -> str | None:
+    """The language a rep reads on chat, when a platform told us."""
+    from store.models import ChatUser
+
+    for user in session.exec(select(ChatUser).where(func.lower(ChatUser.owner) == owner.lower())):
+        if user.language:
+            return user.language
+    return None

@@ -1,0 +1,80 @@
+"""Talking to Slack's Web API: settings from the environment, one client whose base URL is
+SLACK_API_URL (so tests and staging can point every call at a local server) and which waits
+out 429 answers, and a reply turned into a message (Block Kit plus its plain-text fallback).
+The weekly nudges post through `post_reply` too."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.render import render
+from handlers.reply import Reply
+
+DEFAULT_API_URL = "https://slack.com/api/"
+# Slack truncates longer fallbacks; notifications show far less anyway.
+FALLBACK_LIMIT = 3000
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    signing_secret: str
+    bot_token: str
+    api_url: str = DEFAULT_API_URL
+    app_token: str | None = None  # Socket Mode only
+    bot_user_id: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: dict | None = None) -> "SlackSettings | None":
+        """None when Slack is not configured (the server then serves the other channels)."""
+        env = os.environ if environ is None else environ
+        secret, token = env.get("SLACK_SIGNING_SECRET"), env.get("SLACK_BOT_TOKEN")
+        if not secret or not token:
+            return None
+        api_url = env.get("SLACK_API_URL") or DEFAULT_API_URL
+        if not api_url.endswith("/"):
+            api_url += "/"
+        return cls(signing_secret=secret, bot_token=token, api_url=api_url,
+                   app_token=env.get("SLACK_APP_TOKEN") or None, bot_user_id=env.get("SLACK_BOT_USER_ID") or None)
+
+
+def make_web_client(settings: SlackSettings, *, with_token: bool = True) -> AsyncWebClient:
+    """Every Web API call goes to settings.api_url; a 429 is retried after its Retry-After.
+    Bolt gets a client without the token: its `authorize` supplies the token per request."""
+    return AsyncWebClient(
+        token=settings.bot_token if with_token else None,
+        base_url=settings.api_url,
+        retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                        AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+    )
+
+
+def fallback_text(reply: Reply, language: str, currency: str) -> str:
+    """The text rendering, for notifications and screen readers (mrkdwn-escaped, cut short)."""
+    text = render(reply, surface="text", language=language, currency=currency).strip()
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text if len(text) <= FALLBACK_LIMIT else text[: FALLBACK_LIMIT - 1] + "…"
+
+
+def message_for(reply: Reply, *, language: str, currency: str, **extra: Any) -> dict[str, Any]:
+    """A chat message for a reply: Block Kit from templates/slack plus the text fallback."""
+    payload = render(reply, surface="slack", language=language, currency=currency, **extra)
+    return {"text": fallback_text(reply, language, currency), "blocks": payload["blocks"]}
+
+
+async def post_reply(client: AsyncWebClient, channel: str, reply: Reply, *, language: str, currency: str,
+                     thread_ts: str | None = None, **extra: Any) -> str:
+    """chat.postMessage a reply; returns the message's ts (its thread's id)."""
+    message = message_for(reply, language=language, currency=currency, **extra)
+    kwargs: dict[str, Any] = {"channel": channel, "text": message["text"], "blocks": message["blocks"],
+                              "unfurl_links": False, "unfurl_media": False}
+    if thread_ts:
+        kwargs["thread_ts"] = thread_ts
+    response = await client.chat_postMessage(**kwargs)
+    return response["ts"]
