@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from handlers import accounts, checklist, deals, fit, help
+from handlers import accounts, checklist, deals, digest, fit, help
 from handlers.grammar import Command, parse
 from handlers.reply import Context, Refusal, Reply
 
@@ -40,6 +40,12 @@ def dispatch(ctx: Context, command: Command) -> Reply:
             return checklist.checklist(ctx, a["name"])
         case "checklist_answer":
             return checklist.answer(ctx, a["name"], a["answers"])
+        case "nudge":
+            return digest.my_nudge(ctx, a.get("owner"))
+        case "settings":
+            return digest.settings(ctx, a["changes"])
+        case "action_done":
+            return digest.action_done(ctx, a["account"], a["number"])
         case "stages":
             return deals.stages(ctx)
     raise Refusal("unknown_command", got=command.name)

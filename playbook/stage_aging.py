@@ -4,7 +4,7 @@ step was skipped ("cutting across the field")."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Iterable, TypeVar
 
 from playbook.config import Playbook
@@ -33,8 +33,21 @@ class DealTiming:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _days(start: datetime, end: datetime) -> float:
-    return max(0.0, (end - start).total_seconds() / DAY)
+def elapsed_days(start: datetime, end: datetime, playbook: Playbook) -> float:
+    """Days between two moments: calendar days (to a tenth), or whole business days when the
+    playbook counts them (weekends and the playbook's holidays do not count)."""
+    if playbook.day_count != "business":
+        return max(0.0, (end - start).total_seconds() / DAY)
+    tz = playbook.tz
+    first, last = start.astimezone(tz).date(), end.astimezone(tz).date()
+    if last <= first:
+        return 0.0
+    days, day = 0, first
+    while day < last:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day not in playbook.holidays:
+            days += 1
+    return float(days)
 
 
 def deal_timing(stage: str, status: str, visits: Iterable[Visit], now: datetime, playbook: Playbook) -> DealTiming:
@@ -42,7 +55,7 @@ def deal_timing(stage: str, status: str, visits: Iterable[Visit], now: datetime,
     current = next((v for v in reversed(visits) if v.stage == stage), None)
     entered = current.entered_at if current else None
     end = current.left_at if (current and current.left_at and status != "open") else now
-    days_at = round(_days(entered, end), 1) if entered else 0.0
+    days_at = round(elapsed_days(entered, end, playbook), 1) if entered else 0.0
     standard = playbook.stage(stage)
     indicator = round(days_at - standard.standard_days, 1) if standard else None
 
@@ -50,20 +63,20 @@ def deal_timing(stage: str, status: str, visits: Iterable[Visit], now: datetime,
     history: list[dict[str, Any]] = []
     for i, visit in enumerate(visits):
         spec = playbook.stage(visit.stage)
-        spent = round(_days(visit.entered_at, visit.left_at or now), 1)
+        spent = round(elapsed_days(visit.entered_at, visit.left_at or now, playbook), 1)
         history.append({"stage": visit.stage, "entered_at": visit.entered_at, "left_at": visit.left_at,
                         "days": spent, "standard_days": spec.standard_days if spec else None})
         # A stage left well before its standard time was cut short.
         if visit.left_at is not None and spec and spent < spec.skipped_under_days:
             skipped.append({"stage": visit.stage, "days": spent, "standard_days": spec.standard_days,
-                            "how": "too_short"})
+                            "how": "too_short", "at": visit.left_at})
         # A forward move over stages that were never entered jumps them altogether.
         if i + 1 < len(visits):
             a, b = playbook.stage_index(visit.stage), playbook.stage_index(visits[i + 1].stage)
             if a >= 0 and b > a + 1:
                 for jumped in playbook.stages[a + 1:b]:
                     skipped.append({"stage": jumped.id, "days": 0.0, "standard_days": jumped.standard_days,
-                                    "how": "jumped"})
+                                    "how": "jumped", "at": visits[i + 1].entered_at})
 
     if status == "open" and standard and days_at > standard.stuck_after_days:
         state = "stuck"

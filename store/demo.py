@@ -20,8 +20,9 @@ from typing import Any
 from sqlalchemy import delete, insert, or_
 from sqlmodel import Session, select
 
+from playbook.assessment import assess_account
 from playbook.config import Playbook
-from store.models import Account, ChecklistAnswer, Deal, StageVisit, utcnow
+from store.models import Account, ActionDone, ChecklistAnswer, Deal, StageVisit, utcnow
 from store.queries import audit
 
 SEED = 20260101
@@ -570,6 +571,27 @@ def load_demo(session: Session, playbook: Playbook, *, today: date | None = None
                 session.add(row)
         if new:
             session.exec(insert(ChecklistAnswer.__table__), params=new)
+
+    # Common actions already done: most accounts have some, so the weekly nudge shows a
+    # realistic handful due rather than every action of every account. Regenerated each load.
+    base = datetime.combine(today, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=10)
+    ids = list(account_id.values())
+    if ids:
+        session.exec(delete(ActionDone).where(ActionDone.account_id.in_(ids), ActionDone.done_by.like("demo:%")))
+    done_rows = []
+    for a in data.accounts:
+        assessment = assess_account(a.record(), [], today, playbook)
+        profile = playbook.profile(assessment.profile.profile or "")
+        if profile is None:
+            continue
+        rng = random.Random(f"actions:{a.name}")
+        for action_id in profile.action_ids():
+            if rng.random() < 0.7:
+                age = rng.randint(1, max(1, profile.every_days - 3))
+                done_rows.append({"account_id": account_id[a.name], "action_id": action_id,
+                                  "done_by": f"demo:{a.owner}", "done_at": base - timedelta(days=age)})
+    if done_rows:
+        session.exec(insert(ActionDone.__table__), params=done_rows)
 
     audit(session, actor, "demo", "load", entity_name="demo dataset", changes={
         "today": today, "accounts_created": report.accounts_created, "accounts_updated": report.accounts_updated,

@@ -132,7 +132,8 @@ def test_a_stage_cut_short_or_jumped_is_a_skipped_step(playbook):
     short = deal_timing("proposal", "open",
                         visits(("qualification", 40, 39), ("solution", 39, 5), ("proposal", 5, None)), NOW, playbook)
     assert short.state == "skipped"
-    assert short.skipped_stages == [{"stage": "qualification", "days": 1.0, "standard_days": 14.0, "how": "too_short"}]
+    assert short.skipped_stages == [{"stage": "qualification", "days": 1.0, "standard_days": 14.0, "how": "too_short",
+                                     "at": NOW - timedelta(days=39)}]
     jumped = deal_timing("proposal", "open", visits(("qualification", 40, 20), ("proposal", 20 - 15, None)), NOW, playbook)
     assert [s["stage"] for s in jumped.skipped_stages] == ["solution"]
     assert jumped.skipped_stages[0]["how"] == "jumped"
@@ -188,3 +189,47 @@ def test_assess_account_puts_it_all_together(playbook):
     account = {"name": "X", "status": "customer", "margin_pct": 3, "exec_sponsor": True, "profile_override": None}
     a = assess_account(account, [], TODAY, playbook, language="fr")
     assert a.profile.let_go and a.fit.verdict == "misfit" and a.tier.tier in (1, 2, 3)
+
+
+# --- coaching patterns -----------------------------------------------------------------------
+
+def test_a_rep_repeatedly_stuck_at_one_stage_is_a_coaching_pattern(playbook):
+    from playbook.coaching import coaching_patterns, stage_outcomes
+
+    outcomes = []
+    # david: 3 of his last 4 deals through proposal stayed far too long there.
+    for i, days in enumerate([40, 5, 35, 50]):
+        start = 100 - i * 20
+        t = deal_timing("negotiation", "open", visits(("proposal", start, start - days), ("negotiation", start - days, None)),
+                        NOW, playbook)
+        outcomes += stage_outcomes("david", f"D{i}", t, playbook)
+    # alice: one stuck deal is no pattern.
+    t = deal_timing("negotiation", "open", visits(("proposal", 90, 40), ("negotiation", 40, None)), NOW, playbook)
+    outcomes += stage_outcomes("alice", "A1", t, playbook)
+    [pattern] = [p for p in coaching_patterns(outcomes) if p.stage == "proposal"]
+    assert (pattern.owner, pattern.kind, pattern.count, pattern.of) == ("david", "stuck", 3, 4)
+    assert set(pattern.deals) == {"D0", "D2", "D3"}
+
+
+def test_jumping_the_same_stage_repeatedly_is_a_skipped_pattern(playbook):
+    from playbook.coaching import coaching_patterns, stage_outcomes
+
+    outcomes = []
+    for i in range(3):
+        t = deal_timing("proposal", "open", visits(("qualification", 20 - i, 5 - i), ("proposal", 5 - i, None)),
+                        NOW, playbook)
+        outcomes += stage_outcomes("emma", f"E{i}", t, playbook)
+    patterns = coaching_patterns(outcomes)
+    assert [(p.owner, p.stage, p.kind, p.count) for p in patterns] == [("emma", "solution", "skipped", 3)]
+
+
+def test_business_days_skip_weekends_and_holidays(playbook):
+    from dataclasses import replace
+
+    business = replace(playbook, day_count="business", holidays=frozenset({date(2026, 11, 11)}))
+    # Monday 2 Nov to Monday 16 Nov 2026: 14 calendar days, 10 weekdays, less 11 Nov.
+    start = datetime(2026, 11, 2, 9, tzinfo=timezone.utc)
+    end = datetime(2026, 11, 16, 9, tzinfo=timezone.utc)
+    t = deal_timing("proposal", "open", [Visit("proposal", start)], end, business)
+    assert t.days_at_stage == 9.0
+    assert deal_timing("proposal", "open", [Visit("proposal", start)], end, playbook).days_at_stage == 14.0

@@ -1,0 +1,112 @@
+"""Delivering the weekly nudges and digests to Slack like a good citizen: the rep's channel from
+the playbook (a DM by default), at most `messages_per_second` per channel, 429s waited out by the
+client (Retry-After), permanent errors reported per recipient without stopping the run, and the
+manager's chart uploaded in the digest's thread through the same SLACK_API_URL."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
+
+from bot.charts import digest_chart
+from bot.nudges import DeliveryFailed
+from bot.render import render
+from bot.slack.client import DEFAULT_API_URL, SlackSettings, make_web_client, post_reply
+from bot.slack.people import slack_user_of_owner
+from handlers.reply import Reply
+from playbook.config import Playbook
+
+log = logging.getLogger("gare.delivery")
+# Errors that retrying in this run will not fix: reported in the run's summary.
+PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "user_not_found", "account_inactive",
+             "cannot_dm_bot", "user_disabled", "invalid_auth", "not_authed", "missing_scope", "restricted_action",
+             "msg_too_long", "invalid_blocks", "no_permission", "unknown_recipient"}
+
+
+def chart_for(data: dict, language: str) -> bytes | None:
+    try:
+        return digest_chart(data, language)
+    except Exception:  # the digest reads well without its picture
+        log.exception("could not draw the digest chart")
+        return None
+
+
+class SlackCourier:
+    def __init__(self, engine: Engine, playbook: Playbook, settings: SlackSettings, *,
+                 sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+        self.engine, self.playbook, self.settings = engine, playbook, settings
+        self.sleep, self.monotonic, self.clock = sleep, monotonic, clock
+        self.loop = asyncio.new_event_loop()
+        self.client = make_web_client(settings)
+        self.last_post: dict[str, float] = {}
+
+    def close(self) -> None:
+        self.loop.close()
+
+    def _run(self, coro):
+        return self.loop.run_until_complete(coro)
+
+    def _pace(self, channel: str) -> None:
+        """At most `messages_per_second` messages per channel, as Slack asks of apps."""
+        gap = 1.0 / self.playbook.nudges.messages_per_second
+        last = self.last_post.get(channel)
+        if last is not None:
+            wait = gap - (self.monotonic() - last)
+            if wait > 0:
+                self.sleep(wait)
+        self.last_post[channel] = self.monotonic()
+
+    async def _channel(self, owner: str) -> str:
+        channel = self.playbook.nudges.channel_for(owner)
+        if channel != "dm":
+            return channel
+        who = owner
+        domain = self.playbook.nudges.email_domain
+        if "@" not in owner and domain:
+            who = f"{owner}@{domain}"
+        user = await slack_user_of_owner(self.client, self.engine, who, self.clock)
+        if user is None and who != owner:
+            user = await slack_user_of_owner(self.client, self.engine, owner, self.clock)
+        if user is None:
+            raise DeliveryFailed("unknown_recipient")
+        opened = await self.client.conversations_open(users=user)
+        return opened["channel"]["id"]
+
+    async def _deliver(self, recipient: str, reply: Reply, language: str, chart: bytes | None) -> tuple[str, str]:
+        channel = await self._channel(recipient)
+        self._pace(channel)
+        ts = await post_reply(self.client, channel, reply, language=language, currency=self.playbook.currency)
+        if chart:
+            title = render(Reply("chart_title", reply.data), language=language).strip()
+            try:
+                await self.client.files_upload_v2(channel=channel, thread_ts=ts, file=chart,
+                                                  filename="gare-digest.png", title=title)
+            except SlackApiError as exc:  # the text already went out; the chart is a bonus
+                log.warning("chart upload failed for %s: %s", recipient, exc.response.get("error"))
+        return channel, ts
+
+    def deliver(self, recipient: str, reply: Reply, language: str, chart: bytes | None = None) -> tuple[str, str]:
+        try:
+            return self._run(self._deliver(recipient, reply, language, chart))
+        except SlackApiError as exc:
+            error = str(exc.response.get("error") or exc.response.status_code)
+            raise DeliveryFailed(error, permanent=error in PERMANENT) from None
+
+
+def courier_from_environment(engine: Engine, playbook: Playbook, environ: dict | None = None) -> SlackCourier | None:
+    """Posting needs only the bot token (and SLACK_API_URL for a test or staging server)."""
+    env = os.environ if environ is None else environ
+    token = env.get("SLACK_BOT_TOKEN")
+    if not token:
+        return None
+    api_url = env.get("SLACK_API_URL") or DEFAULT_API_URL
+    settings = SlackSettings(signing_secret=env.get("SLACK_SIGNING_SECRET", ""), bot_token=token,
+                             api_url=api_url if api_url.endswith("/") else api_url + "/")
+    return SlackCourier(engine, playbook, settings)

@@ -1,0 +1,129 @@
+"""The weekly run: each rep's nudge and each manager's digest, composed by handlers/digest.py and
+delivered once per period and recipient, whatever the number of processes or restarts (the
+send ledger in the store), at a polite pace, reporting failures without stopping."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable, Protocol
+
+from sqlalchemy.engine import Engine
+
+from bot.render import render
+from handlers import digest
+from handlers.reply import Context, Reply
+from playbook.config import Playbook
+from store import queries
+from store.database import session_scope
+
+log = logging.getLogger("gare.nudges")
+STALE_CLAIM = timedelta(minutes=10)  # a claim this old was left by a run that died
+
+
+class DeliveryFailed(Exception):
+    """A message could not be delivered; `permanent` ones (channel_not_found...) are not retried
+    within the run."""
+
+    def __init__(self, code: str, permanent: bool = True):
+        super().__init__(code)
+        self.code, self.permanent = code, permanent
+
+
+class Courier(Protocol):
+    def deliver(self, recipient: str, reply: Reply, language: str, chart: bytes | None = None) -> tuple[str, str]:
+        """Posts the reply to the recipient (an owner name); returns (channel, message id)."""
+
+
+@dataclass
+class RunSummary:
+    kind: str
+    period: str
+    sent: list[str] = field(default_factory=list)
+    already_sent: list[str] = field(default_factory=list)
+    nothing_to_say: list[str] = field(default_factory=list)
+    not_today: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    previews: list[tuple[str, str]] = field(default_factory=list)  # dry run: (recipient, text)
+
+    def as_data(self) -> dict:
+        return {"kind": self.kind, "period": self.period, "sent": self.sent, "already_sent": self.already_sent,
+                "nothing_to_say": self.nothing_to_say, "not_today": self.not_today,
+                "failed": [{"recipient": r, "error": e} for r, e in self.failed], "previews": len(self.previews)}
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def recipient_language(engine: Engine, playbook: Playbook, owner: str) -> str:
+    with session_scope(engine) as session:
+        return queries.owner_language(session, owner) or playbook.language
+
+
+def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable[[], datetime],
+               courier: Courier | None = None, dry_run: bool = False, to: str | None = None,
+               due_today_only: bool = False, worker: str | None = None,
+               chart_maker: Callable[[dict, str], bytes | None] | None = None) -> RunSummary:
+    """kind: "reps" or "managers". `due_today_only` (the scheduler) sends each rep's nudge on
+    their chosen day; `gare digest --now` sends regardless."""
+    worker = worker or worker_id()
+    ctx = Context(engine=engine, playbook=playbook, actor="gare", clock=clock, platform="scheduler")
+    ledger_kind = "rep_nudge" if kind == "reps" else "manager_digest"
+    summary = RunSummary(kind=ledger_kind, period=digest.period_of(ctx))
+    with session_scope(engine) as session:
+        recipients = digest.reps(session, ctx) if kind == "reps" else digest.managers(ctx)
+        settings = digest.rep_settings(session)
+    if to:
+        recipients = [r for r in recipients if queries.fold(r) == queries.fold(to)] or [to]
+    today = ctx.now().astimezone(playbook.tz).weekday()
+
+    for recipient in recipients:
+        setting = settings.get(queries.fold(recipient))
+        if kind == "reps" and due_today_only and digest.nudge_day(ctx, setting) != today:
+            summary.not_today.append(recipient)
+            continue
+        session_factory = lambda: session_scope(engine)  # noqa: E731
+        if not dry_run and not queries.claim_send(session_factory, ledger_kind, summary.period, recipient, worker,
+                                                  clock(), STALE_CLAIM):
+            summary.already_sent.append(recipient)
+            continue
+        language = recipient_language(engine, playbook, recipient)
+        ctx.language = language
+        try:
+            with session_scope(engine) as session:
+                if kind == "reps":
+                    data = digest.rep_nudge_data(session, ctx, recipient, setting)
+                    reply = Reply("rep_nudge", data) if data else None
+                else:
+                    data = digest.manager_digest_data(session, ctx, recipient)
+                    reply = Reply("manager_digest", data)
+            if reply is None:
+                summary.nothing_to_say.append(recipient)
+                if not dry_run:
+                    queries.finish_send(session_factory, ledger_kind, summary.period, recipient, "empty", now=clock())
+                continue
+            if dry_run:
+                summary.previews.append((recipient, render(reply, language=language, currency=playbook.currency)))
+                continue
+            chart = chart_maker(reply.data, language) if (chart_maker and kind == "managers") else None
+            channel, ts = courier.deliver(recipient, reply, language, chart)
+            queries.finish_send(session_factory, ledger_kind, summary.period, recipient, "sent", now=clock(),
+                                channel=channel, ts=ts)
+            if kind == "managers":
+                with session_scope(engine) as session:
+                    digest.save_snapshot(session, recipient, summary.period, reply.data["counts"])
+            summary.sent.append(recipient)
+        except DeliveryFailed as failure:
+            log.warning("could not deliver %s to %s: %s", ledger_kind, recipient, failure.code)
+            summary.failed.append((recipient, failure.code))
+            queries.finish_send(session_factory, ledger_kind, summary.period, recipient, "failed", error=failure.code)
+        except Exception as exc:  # one recipient's trouble never stops the others
+            log.exception("failed to prepare %s for %s", ledger_kind, recipient)
+            summary.failed.append((recipient, type(exc).__name__))
+            if not dry_run:
+                queries.finish_send(session_factory, ledger_kind, summary.period, recipient, "failed",
+                                    error=type(exc).__name__)
+    return summary

@@ -1,0 +1,65 @@
+"""The weekly jobs on their schedules (APScheduler, in the playbook's time zone): rep nudges
+and manager digests. Runs as its own process (`gare scheduler`, the Procfile's clock) or inside
+`gare serve`. Any number of them may run against one PostgreSQL: the send ledger lets each
+message go out once."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.nudges import run_weekly
+
+log = logging.getLogger("gare.scheduler")
+
+
+def rep_trigger(playbook) -> CronTrigger:
+    """Every day at the rep schedule's time: each rep's nudge goes out on their own day (the
+    schedule's weekday unless they chose another with `settings day=...`)."""
+    cron = CronTrigger.from_crontab(playbook.nudges.rep_cron, timezone=playbook.tz)
+    fields = {f.name: str(f) for f in cron.fields}
+    return CronTrigger(minute=fields["minute"], hour=fields["hour"], timezone=playbook.tz)
+
+
+def manager_trigger(playbook) -> CronTrigger:
+    return CronTrigger.from_crontab(playbook.nudges.manager_cron, timezone=playbook.tz)
+
+
+def weekly_jobs(engine, playbook, courier, clock=lambda: datetime.now(timezone.utc)):
+    """(name, trigger, function) for each job; the scheduler shells add them."""
+    from bot.delivery import chart_for
+
+    def reps():
+        summary = run_weekly(engine, playbook, kind="reps", clock=clock, courier=courier, due_today_only=True)
+        log.info("rep nudges %s: sent %s, failed %s", summary.period, summary.sent, summary.failed)
+
+    def managers():
+        summary = run_weekly(engine, playbook, kind="managers", clock=clock, courier=courier, chart_maker=chart_for)
+        log.info("manager digests %s: sent %s, failed %s", summary.period, summary.sent, summary.failed)
+
+    return [("rep_nudges", rep_trigger(playbook), reps), ("manager_digest", manager_trigger(playbook), managers)]
+
+
+def run_scheduler(app) -> int:
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from bot.delivery import courier_from_environment
+    from handlers.reply import Reply
+
+    courier = courier_from_environment(app.engine, app.playbook)
+    if courier is None:
+        app.show(Reply("digest_no_platform", {}, ok=False))
+        return 1
+    scheduler = BlockingScheduler(timezone=app.playbook.tz)
+    for name, trigger, job in weekly_jobs(app.engine, app.playbook, courier):
+        # One run at a time per job; a missed run (process down) is caught up within the hour.
+        scheduler.add_job(job, trigger, id=name, max_instances=1, coalesce=True, misfire_grace_time=3600)
+    app.show(Reply("scheduler_started", {"rep_cron": app.playbook.nudges.rep_cron,
+                                         "manager_cron": app.playbook.nudges.manager_cron,
+                                         "timezone": app.playbook.timezone}))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    return 0
