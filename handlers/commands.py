@@ -32,6 +32,8 @@ def dispatch(ctx: Context, command: Command) -> Reply:
             return deals.deal_stage(ctx, a["deal"], a["stage"])
         case "deal_nurture":
             return deals.deal_nurture(ctx, a["deal"], a.get("reason"))
+        case "deal_snooze":
+            return deals.deal_snooze(ctx, a["deal"], a["until"], a.get("reason"))
         case "deals_frozen":
             return deals.deals_frozen(ctx, a.get("owner"))
         case "deals_skipped":

@@ -30,6 +30,7 @@ WORDS = {
     "stage": {"stage", "etape"},
     "nurture": {"nurture", "nurturing", "maturation", "nourrir"},
     "checklist": {"checklist", "qualification", "grille"},
+    "snooze": {"snooze", "reporter", "sommeil", "pause"},
     "nudge": {"nudge", "relance", "rappel"},
     "settings": {"settings", "reglages", "parametres", "preferences"},
     "done": {"done", "fait", "fini"},
@@ -143,6 +144,15 @@ def parse(text: str) -> Command:
             if not name or not stage:
                 raise Refusal("bad_syntax", command="deal_stage")
             return Command("deal_stage", {"deal": _strip_quotes(name), "stage": _strip_quotes(stage)})
+        split = _split_keyword(rest, "snooze")
+        if split:
+            # `deal NAME snooze 2026-12-15 budget signed in January`
+            name, tail = split
+            until, _, reason = tail.partition(" ")
+            if not name or not until:
+                raise Refusal("bad_syntax", command="deal_snooze")
+            return Command("deal_snooze", {"deal": _strip_quotes(name), "until": until,
+                                           "reason": _strip_quotes(reason) or None})
         split = _split_keyword(rest, "nurture")
         if split:
             name, reason = split

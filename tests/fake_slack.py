@@ -51,6 +51,7 @@ class FakeSlack:
         self.responses: list[tuple[str, dict]] = []  # (response_url path, body)
         self.scripted: dict[str, list[tuple[int, dict, dict]]] = {}
         self.users = dict(USERS)
+        self.uploads: dict[str, bytes] = {}
         self._ts = itertools.count(1)
         self.base_url = ""
         self.socket_outbox: list[dict] = []
@@ -102,6 +103,18 @@ class FakeSlack:
         if method == "users.lookupByEmail":
             user = next((u for u in self.users.values() if u["profile"].get("email") == body.get("email")), None)
             return {"ok": True, "user": user} if user else {"ok": False, "error": "users_not_found"}
+        if method == "conversations.open":
+            users = str(body.get("users") or "")
+            if users not in self.users:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "channel": {"id": "D" + users}}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ts):06d}"
+            return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = body.get("files")
+            files = json.loads(files) if isinstance(files, str) else (files or [])
+            return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.base_url.replace("http://", "ws://") + "/socket"}
         if method == "auth.test":
@@ -120,6 +133,12 @@ class FakeSlack:
                 self.socket_acks.append(json.loads(message.data))
         return ws
 
+    async def upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal hands out: keeps the bytes by file id."""
+        data = await request.read()
+        self.uploads[request.match_info["file_id"]] = data
+        return web.Response(text="OK - " + str(len(data)))
+
     async def response_url(self, request: web.Request) -> web.Response:
         self.responses.append((request.match_info["key"], await request.json()))
         return web.Response(text="ok")
@@ -128,6 +147,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self.api)
         app.router.add_post("/respond/{key}", self.response_url)
+        app.router.add_post("/upload/{file_id}", self.upload)
         app.router.add_get("/socket", self.socket)
         return app
 

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from bot.render import render
 from bot.slack.client import SlackSettings, make_web_client, message_for, post_reply
 from bot.slack.people import PLATFORM, person
-from handlers import accounts, checklist, deals
+from handlers import accounts, checklist, deals, digest
 from handlers.commands import run_command
 from handlers.conversations import (
     checklist_copies, claim, forget_old_events, release, remember_checklist, remember_thread, run_in_thread,
@@ -175,6 +175,8 @@ class SlackShell:
         bolt.action("gare_stage")(listener(self.on_stage_select))
         bolt.action("gare_tick")(listener(self.on_tick))
         bolt.action("gare_trait")(listener(self.on_trait))
+        bolt.action("gare_run")(listener(self.on_run))
+        bolt.action(re.compile(r"^gare_action_done_\d+$"))(listener(self.on_action_done))
         bolt.view("gare_account_edit")(listener(self.on_account_edit_submit))
         bolt.view("gare_nurture_modal")(listener(self.on_nurture_submit))
         bolt.view("gare_snooze_modal")(listener(self.on_snooze_submit))
@@ -373,6 +375,25 @@ class SlackShell:
         p, ctx = await self._who(client, body["user"]["id"])
         reply = await self._run(deals.deal, ctx, action["value"])
         await self._answer(body, ctx, reply, command=f'deal "{action["value"]}"')
+
+    async def on_run(self, ack, body: dict, action: dict, client, **_) -> None:
+        """A button that stands for a command (e.g. "See all my frozen deals" in a nudge)."""
+        await ack()
+        if await self._double_click(body, action):
+            return
+        p, ctx = await self._who(client, body["user"]["id"])
+        reply = await asyncio.to_thread(run_command, ctx, action["value"])
+        await self._answer(body, ctx, reply, command=action["value"])
+
+    async def on_action_done(self, ack, body: dict, action: dict, client, **_) -> None:
+        """"Done" on a common action in the weekly nudge: recorded, due again after its cadence."""
+        await ack()
+        if await self._double_click(body, action):
+            return
+        value = json.loads(action["value"])
+        p, ctx = await self._who(client, body["user"]["id"])
+        reply = await self._run(digest.action_done, ctx, value["account"], str(value["n"]))
+        await self._answer(body, ctx, reply)
 
     async def on_stage_select(self, ack, body: dict, action: dict, client, **_) -> None:
         await ack()
