@@ -1,5 +1,5 @@
 """`gare`: the command line. Starts the console, answers one command (`ask`), loads the demo,
-imports and exports CSV, migrates the database, and (later issues) serves Slack and Teams."""
+imports and exports CSV, migrates the database, serves Slack, and sends the weekly nudges."""
 from __future__ import annotations
 
 import argparse
@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="interface to listen on")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000),
                        help="port (default: $PORT, then 3000)")
+    serve.add_argument("--with-scheduler", action="store_true",
+                       help="also run the weekly nudges and digests here (one web process; else `gare scheduler`)")
     serve.add_argument("--socket-mode", action="store_true",
                        help="also take Slack events over Socket Mode (SLACK_APP_TOKEN), no public URL needed")
     return p
@@ -223,7 +225,8 @@ def cmd_info(app: App) -> int:
 def cmd_serve(app: App) -> int:
     from bot.server import serve
 
-    return serve(app, host=app.args.host, port=app.args.port, socket_mode=app.args.socket_mode)
+    return serve(app, host=app.args.host, port=app.args.port, socket_mode=app.args.socket_mode,
+                 with_scheduler=app.args.with_scheduler)
 
 
 def cmd_digest(app: App) -> int:

@@ -26,35 +26,53 @@ def manager_trigger(playbook) -> CronTrigger:
     return CronTrigger.from_crontab(playbook.nudges.manager_cron, timezone=playbook.tz)
 
 
-def weekly_jobs(engine, playbook, courier, clock=lambda: datetime.now(timezone.utc)):
-    """(name, trigger, function) for each job; the scheduler shells add them."""
+def weekly_jobs(engine, playbook, make_courier, clock=lambda: datetime.now(timezone.utc)):
+    """(name, trigger, function) for each job; the scheduler shells add them. Each run gets its
+    own courier (its own event loop), so two jobs in two threads never share one."""
     from bot.delivery import chart_for
 
     def reps():
-        summary = run_weekly(engine, playbook, kind="reps", clock=clock, courier=courier, due_today_only=True)
+        courier = make_courier()
+        try:
+            summary = run_weekly(engine, playbook, kind="reps", clock=clock, courier=courier, due_today_only=True)
+        finally:
+            courier.close()
         log.info("rep nudges %s: sent %s, failed %s", summary.period, summary.sent, summary.failed)
 
     def managers():
-        summary = run_weekly(engine, playbook, kind="managers", clock=clock, courier=courier, chart_maker=chart_for)
+        courier = make_courier()
+        try:
+            summary = run_weekly(engine, playbook, kind="managers", clock=clock, courier=courier,
+                                 chart_maker=chart_for)
+        finally:
+            courier.close()
         log.info("manager digests %s: sent %s, failed %s", summary.period, summary.sent, summary.failed)
 
     return [("rep_nudges", rep_trigger(playbook), reps), ("manager_digest", manager_trigger(playbook), managers)]
 
 
+def add_weekly_jobs(scheduler, engine, playbook) -> bool:
+    """False when no chat platform is configured to post on."""
+    from bot.delivery import courier_from_environment
+
+    if courier_from_environment(engine, playbook) is None:
+        return False
+    make = lambda: courier_from_environment(engine, playbook)  # noqa: E731
+    for name, trigger, job in weekly_jobs(engine, playbook, make):
+        # One run at a time per job; a missed run (process down) is caught up within the hour.
+        scheduler.add_job(job, trigger, id=name, max_instances=1, coalesce=True, misfire_grace_time=3600)
+    return True
+
+
 def run_scheduler(app) -> int:
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from bot.delivery import courier_from_environment
     from handlers.reply import Reply
 
-    courier = courier_from_environment(app.engine, app.playbook)
-    if courier is None:
+    scheduler = BlockingScheduler(timezone=app.playbook.tz)
+    if not add_weekly_jobs(scheduler, app.engine, app.playbook):
         app.show(Reply("digest_no_platform", {}, ok=False))
         return 1
-    scheduler = BlockingScheduler(timezone=app.playbook.tz)
-    for name, trigger, job in weekly_jobs(app.engine, app.playbook, courier):
-        # One run at a time per job; a missed run (process down) is caught up within the hour.
-        scheduler.add_job(job, trigger, id=name, max_instances=1, coalesce=True, misfire_grace_time=3600)
     app.show(Reply("scheduler_started", {"rep_cron": app.playbook.nudges.rep_cron,
                                          "manager_cron": app.playbook.nudges.manager_cron,
                                          "timezone": app.playbook.timezone}))

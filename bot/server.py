@@ -46,7 +46,7 @@ def make_web_app(engine: Engine, *, slack: Any = None) -> web.Application:
     return app
 
 
-def serve(cli_app, *, host: str, port: int, socket_mode: bool = False) -> int:
+def serve(cli_app, *, host: str, port: int, socket_mode: bool = False, with_scheduler: bool = False) -> int:
     """Run until interrupted. Nothing here calls Slack: the server starts offline."""
     from handlers.reply import Reply
 
@@ -70,5 +70,18 @@ def serve(cli_app, *, host: str, port: int, socket_mode: bool = False) -> int:
             yield
             await handler.close_async()
         web_app.cleanup_ctx.append(start_socket_mode)
+    if with_scheduler:
+        # The weekly jobs in this process (a single web worker): in threads, off the event loop.
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        from bot.scheduler import add_weekly_jobs
+
+        scheduler = BackgroundScheduler(timezone=cli_app.playbook.tz)
+        if add_weekly_jobs(scheduler, cli_app.engine, cli_app.playbook):
+            async def run_scheduler(app: web.Application):
+                scheduler.start()
+                yield
+                scheduler.shutdown(wait=False)
+            web_app.cleanup_ctx.append(run_scheduler)
     web.run_app(web_app, host=host, port=port, print=None)
     return 0

@@ -220,3 +220,25 @@ def test_gare_digest_now_posts_once_then_nothing(world, fake, db_url):
         assert "0 posted" in second.stdout
     finally:
         path.unlink(missing_ok=True)
+
+
+def test_scheduler_follows_the_playbook_schedule_and_each_reps_day(world, fake):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.scheduler import manager_trigger, rep_trigger, weekly_jobs
+
+    engine, pb, clock = world
+    paris = ZoneInfo("Europe/Paris")
+    sunday = datetime(2026, 11, 22, 12, 0, tzinfo=paris)
+    assert manager_trigger(pb).get_next_fire_time(None, sunday) == datetime(2026, 11, 23, 9, 0, tzinfo=paris)
+    assert rep_trigger(pb).get_next_fire_time(None, sunday) == datetime(2026, 11, 22, 8, 30, tzinfo=paris) + timedelta(days=1)
+
+    alice = Context(engine=engine, playbook=pb, actor="alice", owner="alice", language="en", clock=clock)
+    assert run_command(alice, "settings day=tuesday").ok
+    jobs = {name: job for name, _, job in weekly_jobs(engine, pb, lambda: courier(engine, pb, fake), clock=clock)}
+    jobs["rep_nudges"]()  # Monday 08:30
+    assert posts_to(fake, "alice") == [] and len(posts_to(fake, "bruno")) == 1
+    clock.now += timedelta(days=1)  # Tuesday
+    jobs["rep_nudges"]()
+    assert len(posts_to(fake, "alice")) == 1 and len(posts_to(fake, "bruno")) == 1
