@@ -3,11 +3,13 @@ from __future__ import annotations
 
 from handlers.reply import Context, Reply
 
-TOPICS = ("fit", "account", "accounts", "deal", "deals", "tiers", "stages")
+TOPICS = ("fit", "account", "accounts", "deal", "deals", "checklist", "tiers", "stages", "nudge", "done", "settings")
 TOPIC_WORDS = {
     "fit": "fit", "adequation": "fit", "account": "account", "compte": "account", "accounts": "accounts",
     "comptes": "accounts", "deal": "deal", "affaire": "deal", "deals": "deals", "affaires": "deals",
     "tiers": "tiers", "niveaux": "tiers", "stages": "stages", "etapes": "stages",
+    "checklist": "checklist", "grille": "checklist", "nudge": "nudge", "relance": "nudge",
+    "done": "done", "fait": "done", "settings": "settings", "reglages": "settings",
 }
 
 
