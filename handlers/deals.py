@@ -6,7 +6,7 @@ from playbook.assessment import time_deal
 from playbook.config import localized
 from playbook.stage_aging import frozen_deals, skipped_deals
 from handlers.reply import Context, Refusal, Reply
-from handlers.views import deal_data, resolve_deal, resolve_owner, stage_label
+from handlers.views import deal_data, open_deals_timed, resolve_deal, resolve_owner, stage_label
 from store import queries
 from store.database import session_scope
 from store.models import Account, utcnow
@@ -84,19 +84,10 @@ def deal_nurture(ctx: Context, name: str, reason: str | None) -> Reply:
         return Reply("deal_nurture", data)
 
 
-def _pipeline(session, ctx: Context, owner: str | None):
-    open_deals = queries.list_deals(session, owner=owner, status="open")
-    visits = queries.visits_by_deal(session, [d.id for d in open_deals])
-    names = queries.account_names(session, [d.account_id for d in open_deals])
-    now = ctx.now()
-    return [(d, names.get(d.account_id), time_deal(queries.deal_record(d), visits.get(d.id, []), now, ctx.playbook))
-            for d in open_deals]
-
-
 def deals_frozen(ctx: Context, owner: str | None = None) -> Reply:
     with session_scope(ctx.engine) as session:
         owner = resolve_owner(session, ctx, owner)
-        timed = _pipeline(session, ctx, owner)
+        timed = open_deals_timed(session, ctx, [owner] if owner else None)
     stuck = frozen_deals([((d, a), t) for d, a, t in timed])
     rows = [deal_data(ctx, d, t, a) for (d, a), t in stuck]
     return Reply("deals_frozen", {"owner": owner, "deals": rows, "count": len(rows),
@@ -106,7 +97,7 @@ def deals_frozen(ctx: Context, owner: str | None = None) -> Reply:
 def deals_skipped(ctx: Context, owner: str | None = None) -> Reply:
     with session_scope(ctx.engine) as session:
         owner = resolve_owner(session, ctx, owner)
-        timed = _pipeline(session, ctx, owner)
+        timed = open_deals_timed(session, ctx, [owner] if owner else None)
     skipped = skipped_deals([((d, a), t) for d, a, t in timed])
     rows = [deal_data(ctx, d, t, a) for (d, a), t in skipped]
     rows.sort(key=lambda r: (queries.fold(r["owner"] or ""), queries.fold(r["deal"])))

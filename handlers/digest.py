@@ -10,7 +10,7 @@ from typing import Any, Iterable
 from sqlmodel import Session, select
 
 from handlers.reply import Context, Refusal, Reply
-from handlers.views import AccountView, account_views, deal_data, stage_label
+from handlers.views import AccountView, account_views, deal_data, open_deals_timed, stage_label
 from playbook.assessment import time_deal
 from playbook.coaching import coaching_patterns, stage_outcomes
 from playbook.config import PROFILE_IDS, localized
@@ -102,16 +102,6 @@ def nudge_day(ctx: Context, setting: RepSetting | None) -> int:
 
 # --- the rep nudge ---------------------------------------------------------------------------
 
-def _open_deals_timed(session: Session, ctx: Context, owners: Iterable[str] | None):
-    deals = [d for d in queries.list_deals(session, status="open")
-             if owners is None or queries.fold(d.owner or "") in {queries.fold(o) for o in owners}]
-    visits = queries.visits_by_deal(session, [d.id for d in deals])
-    names = queries.account_names(session, [d.account_id for d in deals])
-    now = ctx.now()
-    return [(d, names.get(d.account_id), time_deal(queries.deal_record(d), visits.get(d.id, []), now, ctx.playbook))
-            for d in deals]
-
-
 def _accounts_of(session: Session, owners: Iterable[str]) -> list[Account]:
     keys = {queries.fold(o) for o in owners}
     return [a for a in queries.list_accounts(session) if queries.fold(a.owner or "") in keys]
@@ -121,7 +111,7 @@ def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting
     """What one rep should act on this week, or None when there is nothing to say."""
     muted = set(setting.muted if setting else [])
     today, now = ctx.today(), ctx.now()
-    timed = _open_deals_timed(session, ctx, [rep])
+    timed = open_deals_timed(session, ctx, [rep])
     frozen, snoozed = [], 0
     for (deal, account), timing in frozen_deals([((d, a), t) for d, a, t in timed]):
         until = getattr(deal, "snoozed_until", None)
@@ -203,7 +193,7 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
         changes = {group: {k: n - previous.get(group, {}).get(k, 0) for k, n in counts[group].items()}
                    for group in counts}
 
-    timed = _open_deals_timed(session, ctx, members)
+    timed = open_deals_timed(session, ctx, members)
     by_rep: dict[str, list] = defaultdict(list)
     for (deal, account), timing in frozen_deals([((d, a), t) for d, a, t in timed]):
         by_rep[deal.owner or ""].append(deal_data(ctx, deal, timing, account))

@@ -101,3 +101,19 @@ def deal_data(ctx: Context, deal: Deal, timing: DealTiming, account_name: str | 
         "snoozed_until": getattr(deal, "snoozed_until", None),
         "snooze_reason": getattr(deal, "snooze_reason", None),
     }
+
+
+def open_deals_timed(session: Session, ctx: Context, owners: Sequence[str] | None = None) -> list[tuple]:
+    """(deal, account name, timing) for every open deal, or those of `owners`: the pipeline that
+    frozen/skipped lists, nudges and digests judge. One query per table."""
+    if owners is not None and len(owners) == 1:
+        deals = queries.list_deals(session, owner=owners[0], status="open")
+    else:
+        keys = None if owners is None else {queries.fold(o) for o in owners}
+        deals = [d for d in queries.list_deals(session, status="open")
+                 if keys is None or queries.fold(d.owner or "") in keys]
+    visits = queries.visits_by_deal(session, [d.id for d in deals])
+    names = queries.account_names(session, [d.account_id for d in deals])
+    now = ctx.now()
+    return [(d, names.get(d.account_id), time_deal(queries.deal_record(d), visits.get(d.id, []), now, ctx.playbook))
+            for d in deals]

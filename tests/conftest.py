@@ -103,3 +103,7 @@ def playbook():
     from playbook.config import load
 
     return load(ROOT / "config.toml")
+
+
+# The Slack test rig (Gare's app and the stand-in Web API on 127.0.0.1), for every test module.
+from slack_harness import rig  # noqa: E402,F401

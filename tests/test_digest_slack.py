@@ -1,6 +1,5 @@
 """The weekly run delivered to a local stand-in for Slack's Web API: the right people get the
 right deals, once per week, at a polite pace, through 429s, crashes and a second process."""
-import json
 import os
 import subprocess
 import sys

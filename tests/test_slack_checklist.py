@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from fake_slack import wait_for
 from handlers.commands import run_command
-from slack_harness import all_text, find, rig  # noqa: F401  (fixture)
+from slack_harness import all_text, find
 from store.database import session_scope
 from store.models import ChatMessage, ChecklistAnswer, Deal
 

@@ -6,7 +6,7 @@ import time
 from sqlmodel import select
 
 from fake_slack import wait_for
-from slack_harness import NOW, all_text, find, rig  # noqa: F401  (fixture)
+from slack_harness import NOW, all_text, find
 from store.database import session_scope
 from store.models import Account, ChatUser
 

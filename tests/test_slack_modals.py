@@ -8,7 +8,7 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from handlers.commands import run_command
-from slack_harness import all_text, rig  # noqa: F401  (fixture)
+from slack_harness import all_text
 from store.database import session_scope
 from store.models import Account, AuditRecord, Deal
 

@@ -12,7 +12,7 @@ from sqlmodel import SQLModel, select
 from bot.server import make_web_app
 from bot.slack import SlackSettings
 from fake_slack import Loop, http, sign
-from slack_harness import FORM, rig  # noqa: F401  (fixture)
+from slack_harness import FORM
 from store.database import make_engine, session_scope
 
 
