@@ -92,7 +92,7 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
                 raise Refusal("unknown_profile", name=profile)
     with session_scope(ctx.engine) as session:
         owner = resolve_owner(session, ctx, owner)
-        views = account_views(session, ctx, queries.list_accounts(session, owner=owner))
+        views = account_views(session, ctx, queries.list_accounts(session, owner=owner), with_timings=False)
     rows = []
     for view in views:
         s = view.assessment
@@ -113,7 +113,7 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
 def tiers(ctx: Context, profile: str | None = None, tier: int | None = None, owner: str | None = None) -> Reply:
     with session_scope(ctx.engine) as session:
         owner = resolve_owner(session, ctx, owner)
-        views = account_views(session, ctx, queries.list_accounts(session, owner=owner))
+        views = account_views(session, ctx, queries.list_accounts(session, owner=owner), with_timings=False)
     shape = pyramid(v.assessment.tier.tier for v in views)
     top = {1: [], 2: [], 3: []}
     at_risk = []

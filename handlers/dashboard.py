@@ -1,14 +1,13 @@
 """A rep's dashboard (Slack's App Home, and any shell that wants it): my accounts by GARE profile
 and tier, my frozen and skipped deals, the win-back (Reconquérir) actions for my former
-customers worth winning back. A manager also sees the reps of their team (config.toml [teams])."""
+customers worth winning back that are due. A manager also sees the reps of their team (config.toml [teams])."""
 from __future__ import annotations
 
 from handlers.accounts import account_summary
+from handlers.digest import due_actions, last_done
 from handlers.reply import Context, Reply
-from handlers.views import account_views, deal_data
-from playbook.assessment import time_deal
+from handlers.views import account_views, deal_data, open_deals_timed
 from playbook.config import PROFILE_IDS
-from playbook.profiles import common_actions
 from playbook.stage_aging import frozen_deals, skipped_deals
 from store import queries
 from store.database import session_scope
@@ -28,7 +27,8 @@ def home(ctx: Context) -> Reply:
     summaries, frozen, skipped, win_back, at_risk, reps = [], [], [], [], [], []
     with session_scope(ctx.engine) as session:
         for who in owners:
-            views = account_views(session, ctx, queries.list_accounts(session, owner=who))
+            views = account_views(session, ctx, queries.list_accounts(session, owner=who), with_timings=False)
+            done = last_done(session, [v.account.id for v in views])
             mine_frozen = mine_skipped = 0
             for view in views:
                 summary = account_summary(view, ctx)
@@ -39,16 +39,12 @@ def home(ctx: Context) -> Reply:
                 if summary["at_risk"]:
                     at_risk.append(summary)
                 if summary["profile"] == "win_back":
-                    win_back.append({"account": summary["account"], "owner": summary["owner"],
-                                     "tier": summary["tier"],
-                                     "actions": common_actions("win_back", ctx.playbook, ctx.language)})
+                    due = due_actions(ctx, view, done)  # only what is due, as in the weekly nudge
+                    if due:
+                        win_back.append({"account": summary["account"], "owner": summary["owner"],
+                                         "tier": summary["tier"], "actions": [a["text"] for a in due]})
             # The rep's deals, wherever the account sits (an expansion may be sold by a colleague).
-            open_deals = queries.list_deals(session, owner=who, status="open")
-            visits = queries.visits_by_deal(session, [d.id for d in open_deals])
-            names = queries.account_names(session, [d.account_id for d in open_deals])
-            now = ctx.now()
-            timed = [((d, names.get(d.account_id)), time_deal(queries.deal_record(d), visits.get(d.id, []), now,
-                                                              ctx.playbook)) for d in open_deals]
+            timed = [((d, a), t) for d, a, t in open_deals_timed(session, ctx, [who])]
             for (d, account_name), timing in frozen_deals(timed):
                 frozen.append(deal_data(ctx, d, timing, account_name))
                 mine_frozen += 1

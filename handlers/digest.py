@@ -126,7 +126,7 @@ def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting
             row = deal_data(ctx, deal, timing, account)
             row["skipped_stages"] = [dict(s, stage_name=stage_label(ctx, s["stage"])) for s in recent]
             skipped.append(row)
-    views = account_views(session, ctx, _accounts_of(session, [rep]))
+    views = account_views(session, ctx, _accounts_of(session, [rep]), with_timings=False)
     done = last_done(session, [v.account.id for v in views])
     win_back, other = [], []
     for view in views:
@@ -185,7 +185,7 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
     members = ctx.playbook.team_of(manager)
     period = period_of(ctx)
     now = ctx.now()
-    views = account_views(session, ctx, _accounts_of(session, members))
+    views = account_views(session, ctx, _accounts_of(session, members), with_timings=False)
     counts = _counts(views)
     previous = _previous_snapshot(session, manager, period)
     changes = None
@@ -203,9 +203,12 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
 
     member_keys = {queries.fold(m) for m in members}
     nurtured = []
-    for rec in session.exec(select(AuditRecord).where(AuditRecord.entity == "deal", AuditRecord.action == "nurture",
-                                                      AuditRecord.at >= now - WEEK).order_by(AuditRecord.at)):
-        deal = session.get(Deal, rec.entity_id) if rec.entity_id else None
+    records = list(session.exec(select(AuditRecord).where(AuditRecord.entity == "deal", AuditRecord.action == "nurture",
+                                                          AuditRecord.at >= now - WEEK).order_by(AuditRecord.at)))
+    ids = [r.entity_id for r in records if r.entity_id]
+    deals_by_id = {d.id: d for d in session.exec(select(Deal).where(Deal.id.in_(ids)))} if ids else {}
+    for rec in records:
+        deal = deals_by_id.get(rec.entity_id)
         if deal is None or queries.fold(deal.owner or "") not in member_keys:
             continue
         reason = (rec.changes or {}).get("reason", [None, None])

@@ -23,10 +23,12 @@ class AccountView:
     timings: dict[int, DealTiming]
 
 
-def account_views(session: Session, ctx: Context, accounts: Sequence[Account]) -> list[AccountView]:
+def account_views(session: Session, ctx: Context, accounts: Sequence[Account], *,
+                  with_timings: bool = True) -> list[AccountView]:
+    """Lists pass with_timings=False: they show no stage time, and skip the stage history."""
     ids = [a.id for a in accounts]
     deals = queries.deals_by_account(session, ids)
-    all_deals = [d for a in accounts for d in deals.get(a.id, [])]
+    all_deals = [d for a in accounts for d in deals.get(a.id, [])] if with_timings else []
     visits = queries.visits_by_deal(session, [d.id for d in all_deals])
     answers = queries.checklist_answers(session, "account", ids)
     now, today = ctx.now(), ctx.today()
@@ -36,7 +38,7 @@ def account_views(session: Session, ctx: Context, accounts: Sequence[Account]) -
         assessment = assess_account(queries.account_record(a), records, today, ctx.playbook,
                                     answers.get(a.id, {}), ctx.language)
         timings = {d.id: time_deal(queries.deal_record(d), visits.get(d.id, []), now, ctx.playbook)
-                   for d in deals.get(a.id, [])}
+                   for d in deals.get(a.id, [])} if with_timings else {}
         views.append(AccountView(a, deals.get(a.id, []), assessment, timings))
     return views
 

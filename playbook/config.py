@@ -6,6 +6,7 @@ import os
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -188,8 +189,13 @@ class Playbook:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    @cached_property
+    def _stage_positions(self) -> dict[str, int]:
+        return {s.id: i for i, s in enumerate(self.stages)}
+
     def stage(self, stage_id: str) -> Stage | None:
-        return next((s for s in self.stages if s.id == stage_id), None)
+        i = self._stage_positions.get(stage_id)
+        return self.stages[i] if i is not None else None
 
     def profile(self, profile_id: str) -> Profile | None:
         return next((p for p in self.profiles if p.id == profile_id), None)
@@ -207,7 +213,7 @@ class Playbook:
         return PROFILE_NAMES.get(fold(text).replace(" ", "_").replace("-", "_"))
 
     def stage_index(self, stage_id: str) -> int:
-        return next((i for i, s in enumerate(self.stages) if s.id == stage_id), -1)
+        return self._stage_positions.get(stage_id, -1)
 
 # --- locating the file -----------------------------------------------------------------
 
