@@ -123,3 +123,26 @@ def test_import_dry_run_then_real_then_again_is_unchanged(tmp_path, db_url):
     out = tmp_path / "out.csv"
     assert gare("export", "accounts", str(out), db_url=db_url).returncode == 0
     assert "Boulangerie Dupré,,customer" in out.read_text(encoding="utf-8")
+
+
+def test_digest_dry_run_shows_every_nudge_and_digest_and_posts_nothing(demo_db):
+    result = gare("--lang", "en", "digest", "--now", "--dry-run", db_url=demo_db)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    sections = {}
+    for chunk in out.split("───── ")[1:]:
+        title, _, body = chunk.partition(" ─────")
+        sections[title] = body
+    assert {"Digest for claire", "Digest for hugo"} <= set(sections)
+    frozen = json.loads(gare("ask", "--json", "deals frozen", db_url=demo_db).stdout)["deals"]
+    for deal in frozen:
+        assert deal["deal"] in sections[f"Nudge for {deal['owner']}"], deal["deal"]
+    assert "Nothing was posted" in out
+    # Nothing was claimed either: the same dry run shows the same messages again.
+    again = gare("--lang", "en", "digest", "--now", "--dry-run", db_url=demo_db)
+    assert again.stdout.count("─────") == out.count("─────")
+
+
+def test_digest_without_a_platform_says_how_to_configure_one(demo_db):
+    result = gare("--lang", "en", "digest", "--now", db_url=demo_db, env_extra={"SLACK_BOT_TOKEN": ""})
+    assert result.returncode == 1 and "SLACK_BOT_TOKEN" in result.stderr and "--dry-run" in result.stderr
