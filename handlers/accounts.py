@@ -63,7 +63,7 @@ def account_data(view: AccountView, ctx: Context) -> dict[str, Any]:
         "conditions": decision.conditions,
         "also_matched": decision.also_matched,
         "override_by": decision.override_by,
-        "override_at": decision.override_at,
+        "override_at": ctx.local(decision.override_at),
         "let_go_rule": decision.let_go_rule,
         "let_go_conditions": decision.let_go_conditions,
         "let_go_action": let_go_action,

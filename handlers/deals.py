@@ -17,7 +17,8 @@ def _one(session, ctx: Context, deal) -> dict:
     timing = time_deal(queries.deal_record(deal), visits, ctx.now(), ctx.playbook)
     account = session.get(Account, deal.account_id)
     data = deal_data(ctx, deal, timing, account.name if account else None)
-    data["history"] = [dict(h, stage_name=stage_label(ctx, h["stage"])) for h in timing.history]
+    data["history"] = [dict(h, stage_name=stage_label(ctx, h["stage"]), entered_at=ctx.local(h["entered_at"]),
+                            left_at=ctx.local(h["left_at"])) for h in timing.history]
     spec = ctx.playbook.stage(deal.stage)
     data["stuck_after_days"] = spec.stuck_after_days if spec else None
     return data

@@ -212,7 +212,7 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
         if deal is None or queries.fold(deal.owner or "") not in member_keys:
             continue
         reason = (rec.changes or {}).get("reason", [None, None])
-        nurtured.append({"deal": deal.name, "owner": deal.owner, "at": rec.at,
+        nurtured.append({"deal": deal.name, "owner": deal.owner, "at": ctx.local(rec.at),
                          "reason": reason[1] if isinstance(reason, list) else reason})
 
     # Coaching: every deal of the team, open or closed, through each stage it went.

@@ -55,3 +55,12 @@ class Context:
 
     def today(self) -> date:
         return self.now().astimezone(self.playbook.tz).date()
+
+    def local(self, moment: datetime | None) -> datetime | None:
+        """A stored (UTC) moment in the playbook's time zone, so every surface shows the team's
+        dates: a deal entered at 00:30 in Paris entered on that day, not the day before."""
+        if moment is None:
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(self.playbook.tz)

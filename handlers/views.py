@@ -97,8 +97,9 @@ def deal_data(ctx: Context, deal: Deal, timing: DealTiming, account_name: str | 
         "standard_days": timing.standard_days,
         "indicator": timing.indicator,
         "state": timing.state,
-        "entered_stage_at": timing.entered_at,
-        "skipped_stages": [dict(s, stage_name=stage_label(ctx, s["stage"])) for s in timing.skipped_stages],
+        "entered_stage_at": ctx.local(timing.entered_at),
+        "skipped_stages": [dict(s, stage_name=stage_label(ctx, s["stage"]), at=ctx.local(s.get("at")))
+                           for s in timing.skipped_stages],
         "nurture_reason": deal.nurture_reason,
         "snoozed_until": getattr(deal, "snoozed_until", None),
         "snooze_reason": getattr(deal, "snooze_reason", None),

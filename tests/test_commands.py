@@ -209,3 +209,15 @@ def test_every_reply_renders_in_french_without_english_leftovers(ctx):
         for english in ("Why it hurts", "Profile:", "Stage:", "frozen deal", "Which accounts first",
                         "standard time", "Commands", "Potential for success"):
             assert english not in fr, (text, english)
+
+
+def test_dates_are_shown_in_the_playbooks_time_zone(ctx):
+    # A stage entered at 23:30 UTC on 1 Nov is 2 Nov in Paris (the playbook's zone).
+    with session_scope(ctx.engine) as s:
+        deal = s.exec(select(Deal).where(Deal.name == "Tiny Pilot")).one()
+        visit = s.exec(select(StageVisit).where(StageVisit.deal_id == deal.id)).one()
+        visit.entered_at = datetime(2026, 11, 1, 23, 30, tzinfo=timezone.utc)
+        s.add(visit)
+    reply = ask(ctx, "deal Tiny Pilot")
+    assert reply.data["entered_stage_at"].isoformat().startswith("2026-11-02T00:30:00+01:00")
+    assert "Nov 2, 2026" in text_of(ctx, reply)
