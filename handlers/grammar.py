@@ -65,12 +65,34 @@ def _strip_quotes(text: str) -> str:
     return text
 
 
-def _split_keyword(text: str, kind: str) -> tuple[str, str] | None:
-    """'Acme Renewal stage proposal' -> ('Acme Renewal', 'proposal'), on the last keyword."""
+QUOTES = {'"': '"', "'": "'", "«": "»", "“": "”"}
+
+
+def _quoted(text: str) -> tuple[str, str] | None:
+    """'"Jet Set Travel" set margin_pct=3' -> ('Jet Set Travel', 'set margin_pct=3'): a quoted
+    name keeps words that are also keywords."""
+    if text and text[0] in QUOTES:
+        end = text.find(QUOTES[text[0]], 1)
+        if end > 0:
+            return text[1:end].strip(), text[end + 1:].strip()
+    return None
+
+
+def _split_keyword(text: str, *kinds: str, first: bool = False) -> tuple[str, str, str] | None:
+    """(name, keyword kind, rest) on the last (or first) keyword after the name's first word:
+    'Acme Renewal stage proposal' -> ('Acme Renewal', 'stage', 'proposal')."""
+    quoted = _quoted(text)
+    if quoted:
+        name, tail = quoted
+        word, _, after = tail.partition(" ")
+        kind = next((k for k in kinds if word and _is(word, k)), None)
+        return (name, kind, after.strip()) if kind else None
     words = text.split()
-    for i in range(len(words) - 1, 0, -1):
-        if _is(words[i], kind):
-            return " ".join(words[:i]), " ".join(words[i + 1:])
+    order = range(1, len(words)) if first else range(len(words) - 1, 0, -1)
+    for i in order:
+        kind = next((k for k in kinds if _is(words[i], k)), None)
+        if kind:
+            return " ".join(words[:i]), kind, " ".join(words[i + 1:])
     return None
 
 
@@ -126,7 +148,7 @@ def parse(text: str) -> Command:
             raise Refusal("bad_syntax", command="account")
         split = _split_keyword(rest, "set")
         if split:
-            name, assignments = split
+            name, _, assignments = split
             if not name or not assignments:
                 raise Refusal("bad_syntax", command="account_set")
             return Command("account_set", {"account": _strip_quotes(name), "changes": parse_assignments(assignments)})
@@ -138,27 +160,24 @@ def parse(text: str) -> Command:
     if _is(head, "deal"):
         if not rest:
             raise Refusal("bad_syntax", command="deal")
-        split = _split_keyword(rest, "stage")
+        # The first action word after the name: a nurture reason may say "stage" again.
+        split = _split_keyword(rest, "stage", "snooze", "nurture", first=True)
         if split:
-            name, stage = split
-            if not name or not stage:
-                raise Refusal("bad_syntax", command="deal_stage")
-            return Command("deal_stage", {"deal": _strip_quotes(name), "stage": _strip_quotes(stage)})
-        split = _split_keyword(rest, "snooze")
-        if split:
-            # `deal NAME snooze 2026-12-15 budget signed in January`
-            name, tail = split
-            until, _, reason = tail.partition(" ")
-            if not name or not until:
-                raise Refusal("bad_syntax", command="deal_snooze")
-            return Command("deal_snooze", {"deal": _strip_quotes(name), "until": until,
-                                           "reason": _strip_quotes(reason) or None})
-        split = _split_keyword(rest, "nurture")
-        if split:
-            name, reason = split
+            name, kind, tail = split
+            name = _strip_quotes(name)
+            if kind == "stage":
+                if not name or not tail:
+                    raise Refusal("bad_syntax", command="deal_stage")
+                return Command("deal_stage", {"deal": name, "stage": _strip_quotes(tail)})
+            if kind == "snooze":
+                # `deal NAME snooze 2026-12-15 budget signed in January`
+                until, _, reason = tail.partition(" ")
+                if not name or not until:
+                    raise Refusal("bad_syntax", command="deal_snooze")
+                return Command("deal_snooze", {"deal": name, "until": until, "reason": _strip_quotes(reason) or None})
             if not name:
                 raise Refusal("bad_syntax", command="deal_nurture")
-            return Command("deal_nurture", {"deal": _strip_quotes(name), "reason": _strip_quotes(reason) or None})
+            return Command("deal_nurture", {"deal": name, "reason": _strip_quotes(tail) or None})
         return Command("deal", {"deal": _strip_quotes(rest)})
 
     if _is(head, "deals"):
@@ -172,14 +191,14 @@ def parse(text: str) -> Command:
     if _is(head, "checklist"):
         if not rest:
             raise Refusal("bad_syntax", command="checklist")
-        for kind, value in (("tick", "yes"), ("untick", "no")):
-            split = _split_keyword(rest, kind)
-            if split:
-                name, items = split
-                if not name or not items:
-                    raise Refusal("bad_syntax", command="checklist")
-                return Command("checklist_answer", {"name": _strip_quotes(name),
-                                                    "answers": {i: value for i in items.replace(",", " ").split()}})
+        split = _split_keyword(rest, "tick", "untick")
+        if split:
+            name, kind, items = split
+            if not name or not items:
+                raise Refusal("bad_syntax", command="checklist")
+            value = "yes" if kind == "tick" else "no"
+            return Command("checklist_answer", {"name": _strip_quotes(name),
+                                                "answers": {i: value for i in items.replace(",", " ").split()}})
         if "=" in rest:
             m = re.match(r"^(?P<name>.+?)\s+(?P<answers>[A-Za-z_][\w.-]*\s*=.*)$", rest)
             if not m:

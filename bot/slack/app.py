@@ -360,30 +360,27 @@ class SlackShell:
         ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
         await self._answer(body, ctx, reply, command=value["cmd"], page=int(value.get("p", 1)), replace=ephemeral)
 
-    async def on_view_account(self, ack, body: dict, action: dict, client, **_) -> None:
+    async def _button_reply(self, ack, body: dict, action: dict, client, command: str, fn, *args) -> None:
+        """A button that shows a reply to the presser: ack, drop a double click, answer; `command`
+        is what "Share in channel" and paging run again."""
         await ack()
         if await self._double_click(body, action):
             return
         p, ctx = await self._who(client, body["user"]["id"])
-        reply = await self._run(accounts.account, ctx, action["value"])
-        await self._answer(body, ctx, reply, command=f'account "{action["value"]}"')
+        reply = await self._run(fn, ctx, *args)
+        await self._answer(body, ctx, reply, command=command)
+
+    async def on_view_account(self, ack, body: dict, action: dict, client, **_) -> None:
+        name = action["value"]
+        await self._button_reply(ack, body, action, client, f'account "{name}"', accounts.account, name)
 
     async def on_view_deal(self, ack, body: dict, action: dict, client, **_) -> None:
-        await ack()
-        if await self._double_click(body, action):
-            return
-        p, ctx = await self._who(client, body["user"]["id"])
-        reply = await self._run(deals.deal, ctx, action["value"])
-        await self._answer(body, ctx, reply, command=f'deal "{action["value"]}"')
+        name = action["value"]
+        await self._button_reply(ack, body, action, client, f'deal "{name}"', deals.deal, name)
 
     async def on_run(self, ack, body: dict, action: dict, client, **_) -> None:
-        """A button that stands for a command (e.g. "See all my frozen deals" in a nudge)."""
-        await ack()
-        if await self._double_click(body, action):
-            return
-        p, ctx = await self._who(client, body["user"]["id"])
-        reply = await asyncio.to_thread(run_command, ctx, action["value"])
-        await self._answer(body, ctx, reply, command=action["value"])
+        """E.g. "See all my frozen deals" in a weekly nudge."""
+        await self._button_reply(ack, body, action, client, action["value"], run_command, action["value"])
 
     async def on_action_done(self, ack, body: dict, action: dict, client, **_) -> None:
         """"Done" on a common action in the weekly nudge: recorded, due again after its cadence."""
