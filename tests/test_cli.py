@@ -89,8 +89,8 @@ def test_unreachable_database_is_explained(tmp_path):
 
 def test_help_prints_the_default_database_path(tmp_path):
     result = gare("--help", env_extra={"GARE_HOME": str(tmp_path)})
-    assert str(tmp_path / "gare.db") in result.stdout.replace("\n", "").replace(" ", "") or \
-        str(tmp_path) in result.stdout
+    # argparse wraps long lines: compare without the wrapping.
+    assert str(tmp_path / "gare.db") in result.stdout.replace("\n", "").replace(" ", "")
 
 
 def test_import_bad_csv_changes_nothing_and_lists_every_bad_row(tmp_path, db_url):
