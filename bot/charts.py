@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import textwrap
 
 from bot.render import render
 from handlers.reply import Reply
 
 
-def _labels(language: str) -> dict[str, str]:
-    return json.loads(render(Reply("chart_labels", {}), language=language))
+def _labels(language: str, tier_counts: dict[str, int]) -> dict:
+    return json.loads(render(Reply("chart_labels", {"tiers": tier_counts}), language=language))
 
 
 def digest_chart(data: dict, language: str) -> bytes:
@@ -21,7 +22,7 @@ def digest_chart(data: dict, language: str) -> bytes:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    words = _labels(language)
+    words = _labels(language, data["counts"]["tiers"])
     fig, (pyramid, aging) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.6]})
     try:
         # The pyramid: tier 1 on top, bars centred so the shape reads at a glance.
@@ -31,7 +32,7 @@ def digest_chart(data: dict, language: str) -> bytes:
         colours = ["#2e7d32", "#f9a825", "#9e9e9e"]
         for row, (tier, n, colour) in enumerate(zip(tiers, counts, colours)):
             pyramid.barh(2 - row, n, left=(widest - n) / 2, color=colour, height=0.8)
-            pyramid.text(widest / 2, 2 - row, f"{words['tier']} {tier}: {n}", ha="center", va="center",
+            pyramid.text(widest / 2, 2 - row, words["tier_lines"][row], ha="center", va="center",
                          fontsize=10, fontweight="bold")
         pyramid.set_xlim(0, widest)
         pyramid.set_axis_off()
@@ -49,7 +50,7 @@ def digest_chart(data: dict, language: str) -> bytes:
         aging.set_yticks(range(len(stages)), [s["stage_name"] for s in stages])
         aging.invert_yaxis()
         aging.set_xlabel(words["indicator"])
-        aging.set_title(words["aging"])
+        aging.set_title(textwrap.fill(words["aging"], 60), fontsize=11)  # French titles run longer
         aging.grid(axis="x", alpha=0.3)
         fig.tight_layout()
         out = io.BytesIO()

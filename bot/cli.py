@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import logging
 import os
 import sys
@@ -215,10 +214,7 @@ def cmd_info(app: App) -> int:
         "user": app.user,
         "revision": current_revision(app.engine),
     }
-    if getattr(app.args, "json", False):
-        print(json.dumps(data, indent=2))
-    else:
-        app.show(Reply("info", data))
+    app.show(Reply("info", data))
     return 0
 
 

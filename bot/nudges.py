@@ -79,13 +79,13 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
     if to:
         recipients = [r for r in recipients if queries.fold(r) == queries.fold(to)] or [to]
     today = ctx.now().astimezone(playbook.tz).weekday()
+    session_factory = lambda: session_scope(engine)  # noqa: E731
 
     for recipient in recipients:
         setting = settings.get(queries.fold(recipient))
         if kind == "reps" and due_today_only and digest.nudge_day(ctx, setting) != today:
             summary.not_today.append(recipient)
             continue
-        session_factory = lambda: session_scope(engine)  # noqa: E731
         if not dry_run and not queries.claim_send(session_factory, ledger_kind, summary.period, recipient, worker,
                                                   clock(), STALE_CLAIM):
             summary.already_sent.append(recipient)

@@ -4,14 +4,12 @@ every channel shows the same ticks."""
 from __future__ import annotations
 
 from handlers.reply import Context, Refusal, Reply
-from playbook.assessment import assess_account
+from handlers.views import checklist_assessment
 from store import queries
 from store.database import session_scope
 from store.models import Account
 from store.values import ValueProblem, parse_bool
 
-TICK_WORDS = {"tick", "check", "cocher", "coche", "oui", "yes"}
-UNTICK_WORDS = {"untick", "uncheck", "decocher", "decoche", "non", "no"}
 
 
 def _subject(session, name: str):
@@ -29,16 +27,12 @@ def _subject(session, name: str):
 
 
 def checklist_data(session, ctx: Context, kind: str, deal, account) -> dict:
-    answers = dict(queries.checklist_answers(session, "account", [account.id]).get(account.id, {}))
-    if deal is not None:
-        answers.update(queries.checklist_answers(session, "deal", [deal.id]).get(deal.id, {}))
-    deals = [queries.deal_record(d, account.name) for d in queries.deals_by_account(session, [account.id]).get(account.id, [])]
-    assessment = assess_account(queries.account_record(account), deals, ctx.today(), ctx.playbook, answers,
-                                ctx.language)
-    fit = assessment.fit
-    # Traits the data cannot decide, plus those a rep already answered, stay on the checklist.
-    open_traits = [dict(t, answer=answers.get(("trait", t["id"])))
-                   for t in fit.unknown_traits + fit.matched_traits + fit.clear_traits if t["decided_by"] != "data"]
+    fit = checklist_assessment(session, ctx, account, deal).fit
+    # Traits the data cannot decide stay on the checklist, with the rep's answer when there is one
+    # (an answered trait is matched when it applies, clear when it does not).
+    open_traits = ([dict(t, answer=None) for t in fit.unknown_traits]
+                   + [dict(t, answer=True) for t in fit.matched_traits if t["decided_by"] == "answer"]
+                   + [dict(t, answer=False) for t in fit.clear_traits if t["decided_by"] == "answer"])
     return {
         "subject": kind,
         "subject_id": deal.id if deal is not None else account.id,

@@ -3,8 +3,7 @@ matching trait's why and who feels the pain, unknown traits, and the empty succe
 from __future__ import annotations
 
 from handlers.reply import Context, Refusal, Reply
-from handlers.views import account_views
-from playbook.assessment import assess_account
+from handlers.views import checklist_assessment
 from store import queries
 from store.database import session_scope
 
@@ -27,14 +26,7 @@ def fit(ctx: Context, account: str | None, deal: str | None = None) -> Reply:
             name = account or deal
             candidates = queries.all_account_names(session)
             raise Refusal("unknown_account", name=name, suggestions=queries.closest(name, candidates))
-        view = account_views(session, ctx, [acc])[0]
-        assessment = view.assessment
-        if the_deal is not None:
-            answers = dict(queries.checklist_answers(session, "account", [acc.id]).get(acc.id, {}))
-            answers.update(queries.checklist_answers(session, "deal", [the_deal.id]).get(the_deal.id, {}))
-            records = [queries.deal_record(d, acc.name) for d in view.deals]
-            assessment = assess_account(queries.account_record(acc), records, ctx.today(), ctx.playbook,
-                                        answers, ctx.language)
+        assessment = checklist_assessment(session, ctx, acc, the_deal)
     f = assessment.fit
     return Reply("fit", {
         "account": acc.name,

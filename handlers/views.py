@@ -43,6 +43,17 @@ def account_views(session: Session, ctx: Context, accounts: Sequence[Account], *
     return views
 
 
+def checklist_assessment(session: Session, ctx: Context, account: Account, deal: Deal | None = None) -> AccountAssessment:
+    """The account as the playbook sees it, with the checklist answers of the account, overridden
+    by those of `deal` when the question is about one deal (its thread, its checklist)."""
+    answers = dict(queries.checklist_answers(session, "account", [account.id]).get(account.id, {}))
+    if deal is not None:
+        answers.update(queries.checklist_answers(session, "deal", [deal.id]).get(deal.id, {}))
+    deals = [queries.deal_record(d, account.name)
+             for d in queries.deals_by_account(session, [account.id]).get(account.id, [])]
+    return assess_account(queries.account_record(account), deals, ctx.today(), ctx.playbook, answers, ctx.language)
+
+
 def resolve_account(session: Session, name: str | None) -> Account:
     if not name:
         raise Refusal("bad_syntax", command="account")

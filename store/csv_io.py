@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from playbook.config import ACCOUNT_FIELDS, DERIVED_FIELDS
 from store.models import ACCOUNT_STATUSES, DEAL_STATUSES, SECTORS, Account, Deal, StageVisit, utcnow
-from store.queries import _chunks, audit, fold, move_stage
+from store.queries import _chunks, audit, fold, jsonable, move_stage
 from store.values import ValueProblem as _Bad, parse_bool, parse_date, parse_datetime, parse_number  # noqa: F401
 
 Progress = Callable[[int, int], None]
@@ -68,17 +68,7 @@ class ImportReport:
         if len(self.changes) >= MAX_CHANGES:
             self.changes_omitted += 1
             return
-        self.changes.append({"line": line, "name": name, "action": action, "fields": _jsonable(fields)})
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return value
+        self.changes.append({"line": line, "name": name, "action": action, "fields": jsonable(fields)})
 
 
 # --- header aliases ----------------------------------------------------------------------------
@@ -392,6 +382,17 @@ def _tick(progress: Progress | None, done: int, total: int) -> None:
 
 # --- reading values ----------------------------------------------------------------------------
 
+def _first_occurrence(seen: dict[str, int], name: str | None, line: int, row, header: str | None) -> None:
+    """A name met twice in one file is a bad row (the report names the first line)."""
+    if not name:
+        return
+    key = fold(name)
+    if key in seen:
+        row.error(header, "duplicate_row", name, str(seen[key]))
+    else:
+        seen[key] = line
+
+
 def _choice(raw: str, table: dict[str, str], allowed: Iterable[str]) -> str:
     hit = table.get(_key(raw))
     if hit is None:
@@ -518,12 +519,7 @@ def import_accounts(session: Session, source: Any, *, playbook, actor: str, dry_
             except _Bad as bad:
                 row.error(header, bad.code, raw, bad.expected)
         name = values.get("name")
-        if name:
-            key = fold(name)
-            if key in seen:
-                row.error(mapping.headers["name"], "duplicate_row", name, str(seen[key]))
-            else:
-                seen[key] = line
+        _first_occurrence(seen, name, line, row, mapping.headers.get("name"))
         if not row.bad:
             plans.append((line, name, existing.get(fold(name)), values, custom))
         _tick(progress, done, total)
@@ -643,12 +639,7 @@ def import_deals(session: Session, source: Any, *, playbook, actor: str, dry_run
                 if closed_as not in ("won", "lost"):
                     closed_as = None
                     row.error(mapping.headers["stage"], "unknown_stage", stage_raw, stage_ids)
-        if name:
-            key = fold(name)
-            if key in seen:
-                row.error(mapping.headers["name"], "duplicate_row", name, str(seen[key]))
-            else:
-                seen[key] = line
+        _first_occurrence(seen, name, line, row, mapping.headers.get("name"))
         if not row.bad:
             deal = existing.get(fold(name))
             if closed_as:

@@ -41,14 +41,15 @@ def deal_record(d: Deal, account_name: str | None = None) -> dict[str, Any]:
 def audit(session: Session, actor: str, entity: str, action: str, *, entity_id: int | None = None,
           entity_name: str | None = None, changes: dict[str, Any] | None = None) -> None:
     session.add(AuditRecord(actor=actor or "unknown", entity=entity, action=action, entity_id=entity_id,
-                            entity_name=entity_name, changes=_jsonable(changes or {})))
+                            entity_name=entity_name, changes=jsonable(changes or {})))
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """Dates as ISO text, for JSON columns and reports."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return value
