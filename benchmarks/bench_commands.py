@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from handlers.commands import run_command  # noqa: E402
+from handlers.registry import run_command  # noqa: E402
 from handlers.reply import Context  # noqa: E402
 from playbook.config import load  # noqa: E402
 from store.database import make_engine, session_scope  # noqa: E402

@@ -154,7 +154,7 @@ def cmd_console(app: App) -> int:
 
 
 def cmd_ask(app: App) -> int:
-    from handlers.commands import run_command
+    from handlers.registry import run as run_command
 
     reply = run_command(app.context(), " ".join(app.args.text))
     if app.args.json:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.render import render
-from handlers.commands import run_command
+from handlers.registry import run as run_command
 from handlers.reply import Reply
 from store.database import describe_url
 

@@ -13,6 +13,7 @@ from typing import Callable, Protocol
 from sqlalchemy.engine import Engine
 
 from bot.render import render
+from playbook.words import fold
 from handlers import digest
 from handlers.reply import Context, Reply
 from playbook.config import Playbook
@@ -77,12 +78,12 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
         recipients = digest.reps(session, ctx) if kind == "reps" else digest.managers(ctx)
         settings = digest.rep_settings(session)
     if to:
-        recipients = [r for r in recipients if queries.fold(r) == queries.fold(to)] or [to]
+        recipients = [r for r in recipients if fold(r) == fold(to)] or [to]
     today = ctx.now().astimezone(playbook.tz).weekday()
     session_factory = lambda: session_scope(engine)  # noqa: E731
 
     for recipient in recipients:
-        setting = settings.get(queries.fold(recipient))
+        setting = settings.get(fold(recipient))
         if kind == "reps" and due_today_only and digest.nudge_day(ctx, setting) != today:
             summary.not_today.append(recipient)
             continue

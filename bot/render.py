@@ -3,6 +3,7 @@ JSON for Slack, Adaptive Cards for Teams. Every word comes from templates/ and t
 from __future__ import annotations
 
 import json
+import logging
 import math
 from datetime import date, datetime
 from functools import lru_cache
@@ -13,11 +14,12 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, format_decimal
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
 from handlers.reply import Reply
 
 # templates/ sits beside the packages, in the repository and in site-packages alike.
+log = logging.getLogger("gare.render")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SURFACES = {"text": "txt", "slack": "json", "teams": "json"}
 LANGUAGES = ("en", "fr")
@@ -93,11 +95,20 @@ def environment(surface: str, language: str, currency: str = "EUR") -> Environme
 
 def render(reply: Reply, *, surface: str = "text", language: str = "en", currency: str = "EUR", **extra: Any) -> Any:
     """Text for the console; a parsed JSON structure for Slack and Teams. `extra` reaches the
-    template as variables (a shell's page number, whether a Share button fits...)."""
+    template as variables (a shell's page number, whether a Share button fits...). A reply with
+    no template on a rich surface is shown as its text in a plain message, never as silence."""
     if language not in LANGUAGES:
         language = "en"
     env = environment(surface, language, currency)
-    template = env.get_template(f"{reply.template}.{SURFACES[surface]}.j2")
+    try:
+        template = env.get_template(f"{reply.template}.{SURFACES[surface]}.j2")
+    except TemplateNotFound:
+        if surface == "text":
+            raise
+        log.error("no %s template for the reply %r: shown as plain text", surface, reply.template)
+        text = render(reply, surface="text", language=language, currency=currency, **extra)
+        template = env.get_template("_plain.json.j2")
+        return json.loads(template.render(text=text))
     out = template.render(data=reply.data, ok=reply.ok, **extra)
     if SURFACES[surface] == "json":
         return json.loads(out)

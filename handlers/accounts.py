@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from playbook.words import fold
 from handlers.reply import Context, Refusal, Reply
-from handlers.views import AccountView, account_views, deal_data, resolve_account, resolve_owner
+from handlers.records import AccountView, account_views, deal_data, resolve_account, resolve_owner
 from playbook.config import ACCOUNT_FIELDS, PROFILE_IDS, localized
 from playbook.profiles import common_actions
 from playbook.tiers import pyramid
@@ -43,9 +44,9 @@ def account_summary(view: AccountView, ctx: Context) -> dict[str, Any]:
     }
 
 
-def account(ctx: Context, name: str) -> Reply:
+def account(ctx: Context, account: str) -> Reply:
     with session_scope(ctx.engine) as session:
-        view = account_views(session, ctx, [resolve_account(session, name)])[0]
+        view = account_views(session, ctx, [resolve_account(session, account)])[0]
         return Reply("account", account_data(view, ctx))
 
 
@@ -81,7 +82,7 @@ def account_data(view: AccountView, ctx: Context) -> dict[str, Any]:
 def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, owner: str | None = None) -> Reply:
     profile_id = None
     if profile:
-        key = queries.fold(profile)
+        key = fold(profile)
         if key in ("let_go", "letgo", "lacher", "laisser_aller", "laisser-aller"):
             profile_id = "let_go"
         elif key in ("none", "aucun"):
@@ -105,12 +106,12 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
         if tier is not None and s.tier.tier != tier:
             continue
         rows.append(account_summary(view, ctx))
-    rows.sort(key=lambda r: (r["tier"], -r["score"], queries.fold(r["account"])))
+    rows.sort(key=lambda r: (r["tier"], -r["score"], fold(r["account"])))
     return Reply("accounts", {"filters": {"profile": profile_id, "tier": tier, "owner": owner},
                               "accounts": rows, "count": len(rows)})
 
 
-def tiers(ctx: Context, profile: str | None = None, tier: int | None = None, owner: str | None = None) -> Reply:
+def tiers(ctx: Context, tier: int | None = None, owner: str | None = None) -> Reply:
     with session_scope(ctx.engine) as session:
         owner = resolve_owner(session, ctx, owner)
         views = account_views(session, ctx, queries.list_accounts(session, owner=owner), with_timings=False)
@@ -136,20 +137,20 @@ def _field_value(ctx: Context, field: str, raw: str) -> Any:
     """Reads a value typed in chat for `field`; refuses it politely with what was expected."""
     raw = raw.strip()
     kind = ctx.playbook.field_types.get(field)
-    if raw == "" or queries.fold(raw) in ("none", "aucun", "-", "null", "vide", "empty"):
+    if raw == "" or fold(raw) in ("none", "aucun", "-", "null", "vide", "empty"):
         if field == "status":
             raise Refusal("bad_value", field=field, value=raw, expected=" | ".join(ACCOUNT_STATUSES))
         return None
     try:
         if field == "status":
-            key = queries.fold(raw)
+            key = fold(raw)
             status = {"client": "customer", "ancien": "former", "ancien_client": "former",
                       "ex-client": "former"}.get(key, key)
             if status not in ACCOUNT_STATUSES:
                 raise ValueProblem("bad_choice", " | ".join(ACCOUNT_STATUSES))
             return status
         if field == "sector":
-            key = queries.fold(raw)
+            key = fold(raw)
             sector = {"commercial": "commercial", "prive": "commercial", "public": "public"}.get(key)
             if sector is None:
                 raise ValueProblem("bad_choice", " | ".join(SECTORS))
@@ -166,19 +167,19 @@ def _field_value(ctx: Context, field: str, raw: str) -> Any:
         raise Refusal("bad_value", field=field, value=raw, expected=problem.expected) from None
 
 
-def account_set(ctx: Context, name: str, changes: dict[str, str]) -> Reply:
+def account_set(ctx: Context, account: str, changes: dict[str, str]) -> Reply:
     """Changes fields, the profile override or the tier; all or nothing, audited."""
     custom_fields = {k for k in ctx.playbook.field_types if k not in ACCOUNT_FIELDS}
     custom_fields -= {"days_since_last_contact", "open_deals", "open_pipeline", "won_deals", "conversion_likelihood"}
     settable = [f for f in ACCOUNT_FIELDS if f != "name"] + ["profile", "tier"] + sorted(custom_fields)
     parsed: dict[str, Any] = {}
     for key, raw in changes.items():
-        field = SETTABLE_ALIASES.get(queries.fold(key), key)
+        field = SETTABLE_ALIASES.get(fold(key), key)
         field = SETTABLE_ALIASES.get(field, field)
         if field not in settable:
             raise Refusal("unknown_field", field=key, suggestions=queries.closest(key, settable), known=settable)
         if field == "profile":
-            key_ = queries.fold(raw)
+            key_ = fold(raw)
             if key_ in ("auto", "rules", "regles", "none", "aucun", ""):
                 parsed[field] = None
             else:
@@ -188,7 +189,7 @@ def account_set(ctx: Context, name: str, changes: dict[str, str]) -> Reply:
                                   expected="keep | acquire | win_back | expand | auto")
                 parsed[field] = pid
         elif field == "tier":
-            if queries.fold(raw) in ("auto", "none", "aucun", ""):
+            if fold(raw) in ("auto", "none", "aucun", ""):
                 parsed[field] = None
             elif raw.strip() in ("1", "2", "3"):
                 parsed[field] = int(raw)
@@ -198,7 +199,7 @@ def account_set(ctx: Context, name: str, changes: dict[str, str]) -> Reply:
             parsed[field] = _field_value(ctx, field, raw)
 
     with session_scope(ctx.engine) as session:
-        acc = resolve_account(session, name)
+        acc = resolve_account(session, account)
         diff: dict[str, list] = {}
         for field, value in parsed.items():
             if field == "profile":

@@ -3,8 +3,9 @@ cannot decide, answered by reps for a deal (or an account). The answers live in 
 every channel shows the same ticks."""
 from __future__ import annotations
 
+from playbook.words import fold
 from handlers.reply import Context, Refusal, Reply
-from handlers.views import checklist_assessment
+from handlers.records import checklist_assessment
 from store import queries
 from store.database import session_scope
 from store.models import Account
@@ -15,7 +16,7 @@ from store.values import ValueProblem, parse_bool
 def _subject(session, name: str):
     """A deal's checklist when the name is a deal, else the account's."""
     deal = queries.find_deal(session, name)
-    if deal is not None and queries.fold(deal.name) == queries.fold(name):
+    if deal is not None and fold(deal.name) == fold(name):
         return "deal", deal, session.get(Account, deal.account_id)
     account = queries.find_account(session, name)
     if account is not None:
@@ -54,18 +55,18 @@ def checklist(ctx: Context, name: str) -> Reply:
 
 
 def _item(ctx: Context, key: str) -> tuple[str, str]:
-    k = queries.fold(key)
+    k = fold(key)
     for box in ctx.playbook.success_boxes:
-        if k == queries.fold(box.id):
+        if k == fold(box.id):
             return "box", box.id
     for trait in ctx.playbook.traits:
-        if k == queries.fold(trait.id):
+        if k == fold(trait.id):
             return "trait", trait.id
     known = [b.id for b in ctx.playbook.success_boxes] + [t.id for t in ctx.playbook.traits]
     raise Refusal("unknown_item", item=key, suggestions=queries.closest(key, known), known=known)
 
 
-def answer(ctx: Context, name: str, answers: dict[str, str]) -> Reply:
+def checklist_answer(ctx: Context, name: str, answers: dict[str, str]) -> Reply:
     """`checklist NAME budget=yes no_exec_sponsor=no`: all answers are read first, then saved
     together (or none, when one is wrong)."""
     parsed = []

@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from handlers import checklist, deals, fit
-from handlers.commands import dispatch
-from handlers.grammar import WORDS, parse
-from handlers.reply import Context, Refusal, Reply
+from playbook.words import command_family
+from handlers import registry
+from handlers.reply import Context, Reply
 from store import queries
 from store.database import session_scope
 from store.models import Account, Deal
@@ -73,30 +72,33 @@ def checklist_copies(ctx: Context, subject: str, subject_id: int) -> list[tuple[
                 for m in queries.posted_messages_about(session, ctx.platform, "checklist", subject, subject_id)]
 
 
-def _only_word(text: str, kind: str) -> bool:
-    return queries.fold(re.sub(r"[?!.\s]+$", "", text.strip())) in WORDS[kind]
+def _only_word(text: str) -> str | None:
+    """The command family when `text` is a command word alone ("checklist?", "affaire")."""
+    return command_family(re.sub(r"[?!.\s]+$", "", text.strip()))
 
 
 def run_in_thread(ctx: Context, text: str, subject: tuple[str, str] | None) -> Reply:
-    """Like run_command, except that in a deal's thread "is this a fit?", "checklist" and "deal"
-    with no name refer to that thread's deal (or account)."""
+    """Like registry.run, except that in a deal's thread "is this a fit?", "checklist" and
+    "deal" with no name refer to that thread's deal (or account)."""
+    if subject is not None:
+        kind, name = subject
+        alone = _only_word(text)
+        if alone == "checklist":
+            return registry.invoke(ctx, "checklist", name=name)
+        if kind == "deal" and alone == "deal":
+            return registry.invoke(ctx, "deal", deal=name)
+        if _is_this_a_fit(text):
+            return registry.invoke(ctx, "fit", **({"account": None, "deal": name} if kind == "deal"
+                                                  else {"account": name}))
+    return registry.run(ctx, text)
+
+
+def _is_this_a_fit(text: str) -> bool:
     try:
-        if subject is not None:
-            kind, name = subject
-            if _only_word(text, "checklist"):
-                return checklist.checklist(ctx, name)
-            if kind == "deal" and _only_word(text, "deal"):
-                return deals.deal(ctx, name)
-        command = parse(text)
-        if command.name == "fit" and not command.args.get("account") and subject is not None:
-            kind, name = subject
-            return fit.fit(ctx, None, name) if kind == "deal" else fit.fit(ctx, name)
-        return dispatch(ctx, command)
-    except Refusal as refusal:
-        return refusal.reply()
-    except Exception:  # never a stack trace in a chat
-        log.exception("command failed: %r", text)
-        return Reply("error", {"error": "internal"}, ok=False)
+        invocation = registry.parse(text)
+    except Exception:
+        return False
+    return invocation.name == "fit" and not invocation.args.get("account")
 
 
 def subject_name(ctx: Context, subject: str, subject_id: int) -> str | None:

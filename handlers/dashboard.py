@@ -3,10 +3,11 @@ and tier, my frozen and skipped deals, the win-back (Reconquérir) actions for m
 customers worth winning back that are due. A manager also sees the reps of their team (config.toml [teams])."""
 from __future__ import annotations
 
+from playbook.words import fold
 from handlers.accounts import account_summary
 from handlers.digest import due_actions, last_done
 from handlers.reply import Context, Reply
-from handlers.views import account_views, deal_data, open_deals_timed
+from handlers.records import account_views, deal_data, open_deals_timed
 from playbook.config import PROFILE_IDS
 from playbook.stage_aging import frozen_deals, skipped_deals
 from store import queries
@@ -53,8 +54,8 @@ def home(ctx: Context) -> Reply:
                 mine_skipped += 1
             reps.append({"owner": who, "accounts": len(views), "frozen": mine_frozen, "skipped": mine_skipped})
     frozen.sort(key=lambda d: -(d["indicator"] or 0))
-    summaries.sort(key=lambda r: (r["tier"], -r["score"], queries.fold(r["account"])))
-    win_back.sort(key=lambda r: (r["tier"], queries.fold(r["account"])))
+    summaries.sort(key=lambda r: (r["tier"], -r["score"], fold(r["account"])))
+    win_back.sort(key=lambda r: (r["tier"], fold(r["account"])))
     return Reply("home", {
         "owner": owner,
         "team": team,

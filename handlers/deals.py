@@ -2,11 +2,12 @@
 `deal <name> nurture [reason]`, `deals frozen|skipped [owner]` and `stages`."""
 from __future__ import annotations
 
+from playbook.words import fold
 from playbook.assessment import time_deal
 from playbook.config import localized
 from playbook.stage_aging import frozen_deals, skipped_deals
 from handlers.reply import Context, Refusal, Reply
-from handlers.views import deal_data, open_deals_timed, resolve_deal, resolve_owner, stage_label
+from handlers.records import deal_data, open_deals_timed, resolve_deal, resolve_owner, stage_label
 from store import queries
 from store.database import session_scope
 from store.models import Account, utcnow
@@ -24,15 +25,15 @@ def _one(session, ctx: Context, deal) -> dict:
     return data
 
 
-def deal(ctx: Context, name: str) -> Reply:
+def deal(ctx: Context, deal: str) -> Reply:
     with session_scope(ctx.engine) as session:
-        return Reply("deal", _one(session, ctx, resolve_deal(session, name)))
+        return Reply("deal", _one(session, ctx, resolve_deal(session, deal)))
 
 
-def deal_stage(ctx: Context, name: str, stage: str) -> Reply:
+def deal_stage(ctx: Context, deal: str, stage: str) -> Reply:
     spec = ctx.playbook.find_stage(stage)
     with session_scope(ctx.engine) as session:
-        d = resolve_deal(session, name)
+        d = resolve_deal(session, deal)
         if spec is None:
             raise Refusal("unknown_stage", name=stage,
                           stages=[localized(s.name, ctx.language) for s in ctx.playbook.stages])
@@ -62,10 +63,10 @@ def deal_stage(ctx: Context, name: str, stage: str) -> Reply:
         return Reply("deal_stage", data)
 
 
-def deal_nurture(ctx: Context, name: str, reason: str | None) -> Reply:
+def deal_nurture(ctx: Context, deal: str, reason: str | None = None) -> Reply:
     """A frozen deal leaves the rep's pipeline for marketing nurture, with the reason recorded."""
     with session_scope(ctx.engine) as session:
-        d = resolve_deal(session, name)
+        d = resolve_deal(session, deal)
         if d.status == "nurture":
             data = _one(session, ctx, d)
             data["unchanged"] = True
@@ -101,7 +102,7 @@ def deals_skipped(ctx: Context, owner: str | None = None) -> Reply:
         timed = open_deals_timed(session, ctx, [owner] if owner else None)
     skipped = skipped_deals([((d, a), t) for d, a, t in timed])
     rows = [deal_data(ctx, d, t, a) for (d, a), t in skipped]
-    rows.sort(key=lambda r: (queries.fold(r["owner"] or ""), queries.fold(r["deal"])))
+    rows.sort(key=lambda r: (fold(r["owner"] or ""), fold(r["deal"])))
     return Reply("deals_skipped", {"owner": owner, "deals": rows, "count": len(rows)})
 
 
@@ -114,7 +115,7 @@ def stages(ctx: Context) -> Reply:
     ])
 
 
-def deal_snooze(ctx: Context, name: str, until, reason: str | None) -> Reply:
+def deal_snooze(ctx: Context, deal: str, until, reason: str | None = None) -> Reply:
     """Silence nudges about a deal until a date, for a reason the rep states (a known wait, such
     as the buyer's budget cycle): a nudge that is always ignored teaches reps to ignore nudges."""
     from datetime import date as _date
@@ -136,7 +137,7 @@ def deal_snooze(ctx: Context, name: str, until, reason: str | None) -> Reply:
     if len(reason) > 500:
         raise Refusal("too_long", field="reason", limit=500)
     with session_scope(ctx.engine) as session:
-        d = resolve_deal(session, name)
+        d = resolve_deal(session, deal)
         if d.status in ("won", "lost"):
             raise Refusal("deal_closed", deal=d.name, status=d.status)
         unchanged = d.snoozed_until == until and d.snooze_reason == reason

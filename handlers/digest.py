@@ -5,31 +5,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Iterable
 
 from sqlmodel import Session, select
 
-from handlers.reply import Context, Refusal, Reply
-from handlers.views import AccountView, account_views, deal_data, open_deals_timed, stage_label
+from playbook.words import DAY_WORDS, fold
+from handlers.actions import done_since, due_actions, last_done
+from handlers.reply import Context, Reply
+from handlers.records import AccountView, account_views, deal_data, open_deals_timed, stage_label
 from playbook.assessment import time_deal
 from playbook.coaching import coaching_patterns, stage_outcomes
 from playbook.config import PROFILE_IDS, localized
 from playbook.stage_aging import frozen_deals
 from store import queries
 from store.database import session_scope
-from store.models import Account, ActionDone, AuditRecord, Deal, RepSetting, WeeklySnapshot, utcnow
+from store.models import Account, AuditRecord, Deal, RepSetting, WeeklySnapshot, utcnow
 
-CATEGORIES = ("frozen", "skipped", "win_back", "actions")
 WEEK = timedelta(days=7)
-DAY_WORDS = {
-    "mon": 0, "monday": 0, "lundi": 0, "tue": 1, "tuesday": 1, "mardi": 1, "wed": 2, "wednesday": 2,
-    "mercredi": 2, "thu": 3, "thursday": 3, "jeudi": 3, "fri": 4, "friday": 4, "vendredi": 4,
-    "sat": 5, "saturday": 5, "samedi": 5, "sun": 6, "sunday": 6, "dimanche": 6,
-}
-CATEGORY_WORDS = {
-    "frozen": "frozen", "stuck": "frozen", "gelees": "frozen", "skipped": "skipped", "sautees": "skipped",
-    "win_back": "win_back", "winback": "win_back", "reconquerir": "win_back", "actions": "actions",
-}
 
 
 def period_of(ctx: Context, at: datetime | None = None) -> str:
@@ -38,46 +30,10 @@ def period_of(ctx: Context, at: datetime | None = None) -> str:
     return f"{year}-W{week:02d}"
 
 
-# --- what is due -----------------------------------------------------------------------------
-
-def last_done(session: Session, account_ids: list[int]) -> dict[tuple[int, str], datetime]:
-    out: dict[tuple[int, str], datetime] = {}
-    for chunk in queries._chunks(account_ids):
-        for row in session.exec(select(ActionDone).where(ActionDone.account_id.in_(chunk))):
-            key = (row.account_id, row.action_id)
-            if key not in out or row.done_at > out[key]:
-                out[key] = row.done_at
-    return out
-
-
-def due_actions(ctx: Context, view: AccountView, done: dict[tuple[int, str], datetime]) -> list[dict[str, Any]]:
-    """The profile's common actions not done within the profile's cadence."""
-    profile = ctx.playbook.profile(view.assessment.profile.profile or "")
-    if profile is None:
-        return []
-    texts = localized(profile.actions, ctx.language)
-    now = ctx.now()
-    out = []
-    for action_id, text in zip(profile.action_ids(), texts):
-        when = done.get((view.account.id, action_id))
-        if when is None or now - when >= timedelta(days=profile.every_days):
-            out.append({"id": action_id, "number": int(action_id.rsplit(":", 1)[1]), "text": text,
-                        "last_done": when})
-    return out
-
-
-def done_since(session: Session, account_ids: list[int], since: datetime) -> int:
-    count = 0
-    for chunk in queries._chunks(account_ids):
-        count += len(session.exec(select(ActionDone.id).where(ActionDone.account_id.in_(chunk),
-                                                              ActionDone.done_at >= since)).all())
-    return count
-
-
 # --- who gets what ---------------------------------------------------------------------------
 
 def rep_settings(session: Session) -> dict[str, RepSetting]:
-    return {queries.fold(r.owner): r for r in session.exec(select(RepSetting))}
+    return {fold(r.owner): r for r in session.exec(select(RepSetting))}
 
 
 def reps(session: Session, ctx: Context) -> list[str]:
@@ -85,11 +41,11 @@ def reps(session: Session, ctx: Context) -> list[str]:
     owners = set(queries.all_owners(session))
     for team in ctx.playbook.teams:
         owners |= set(team.members)
-    return sorted(owners, key=queries.fold)
+    return sorted(owners, key=fold)
 
 
 def managers(ctx: Context) -> list[str]:
-    return sorted({t.manager for t in ctx.playbook.teams}, key=queries.fold)
+    return sorted({t.manager for t in ctx.playbook.teams}, key=fold)
 
 
 def nudge_day(ctx: Context, setting: RepSetting | None) -> int:
@@ -103,8 +59,8 @@ def nudge_day(ctx: Context, setting: RepSetting | None) -> int:
 # --- the rep nudge ---------------------------------------------------------------------------
 
 def _accounts_of(session: Session, owners: Iterable[str]) -> list[Account]:
-    keys = {queries.fold(o) for o in owners}
-    return [a for a in queries.list_accounts(session) if queries.fold(a.owner or "") in keys]
+    keys = {fold(o) for o in owners}
+    return [a for a in queries.list_accounts(session) if fold(a.owner or "") in keys]
 
 
 def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting | None = None) -> dict | None:
@@ -201,7 +157,7 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
         ({"owner": owner, "count": len(rows), "amount": sum(r["amount"] or 0 for r in rows), "deals": rows}
          for owner, rows in by_rep.items()), key=lambda r: (-r["count"], -r["amount"]))
 
-    member_keys = {queries.fold(m) for m in members}
+    member_keys = {fold(m) for m in members}
     nurtured = []
     records = list(session.exec(select(AuditRecord).where(AuditRecord.entity == "deal", AuditRecord.action == "nurture",
                                                           AuditRecord.at >= now - WEEK).order_by(AuditRecord.at)))
@@ -209,14 +165,14 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
     deals_by_id = {d.id: d for d in session.exec(select(Deal).where(Deal.id.in_(ids)))} if ids else {}
     for rec in records:
         deal = deals_by_id.get(rec.entity_id)
-        if deal is None or queries.fold(deal.owner or "") not in member_keys:
+        if deal is None or fold(deal.owner or "") not in member_keys:
             continue
         reason = (rec.changes or {}).get("reason", [None, None])
         nurtured.append({"deal": deal.name, "owner": deal.owner, "at": ctx.local(rec.at),
                          "reason": reason[1] if isinstance(reason, list) else reason})
 
     # Coaching: every deal of the team, open or closed, through each stage it went.
-    team_deals = [d for d in queries.list_deals(session) if queries.fold(d.owner or "") in member_keys]
+    team_deals = [d for d in queries.list_deals(session) if fold(d.owner or "") in member_keys]
     visits = queries.visits_by_deal(session, [d.id for d in team_deals])
     outcomes = []
     for d in team_deals:
@@ -255,72 +211,15 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
     }
 
 
-# --- commands: a preview of my nudge, settings, and a done action ----------------------------
+# --- the command: a preview of my nudge ----------------------------------------------------
 
-def my_nudge(ctx: Context, owner: str | None = None) -> Reply:
+def nudge(ctx: Context, owner: str | None = None) -> Reply:
     """`nudge [OWNER]`: this week's nudge, as it would be sent."""
-    from handlers.views import resolve_owner
+    from handlers.records import resolve_owner
 
     with session_scope(ctx.engine) as session:
         rep = resolve_owner(session, ctx, owner or "@me")
-        data = rep_nudge_data(session, ctx, rep, rep_settings(session).get(queries.fold(rep)))
+        data = rep_nudge_data(session, ctx, rep, rep_settings(session).get(fold(rep)))
     if data is None:
         return Reply("rep_nudge_empty", {"rep": rep})
     return Reply("rep_nudge", data)
-
-
-def settings(ctx: Context, changes: dict[str, str]) -> Reply:
-    """`settings [day=tuesday] [mute=skipped] [unmute=win_back]` for the person speaking."""
-    if not ctx.owner:
-        raise Refusal("unknown_me")
-    with session_scope(ctx.engine) as session:
-        row = session.exec(select(RepSetting).where(RepSetting.owner == ctx.owner)).first() or RepSetting(owner=ctx.owner)
-        muted = set(row.muted or [])
-        for key, raw in changes.items():
-            k, value = queries.fold(key), queries.fold(raw)
-            if k in ("day", "jour"):
-                if value in ("default", "auto", "defaut"):
-                    row.nudge_day = None
-                elif value in DAY_WORDS:
-                    row.nudge_day = DAY_WORDS[value]
-                else:
-                    raise Refusal("bad_value", field=key, value=raw, expected="monday | tuesday | … | sunday | default")
-            elif k in ("mute", "muet", "couper", "unmute", "reactiver"):
-                cats = [CATEGORY_WORDS.get(c) for c in value.replace(",", " ").split()]
-                if not cats or None in cats:
-                    raise Refusal("bad_value", field=key, value=raw, expected=" | ".join(CATEGORIES))
-                muted = (muted | set(cats)) if k in ("mute", "muet", "couper") else (muted - set(cats))
-            else:
-                raise Refusal("unknown_field", field=key, suggestions=queries.closest(key, ["day", "mute", "unmute"]),
-                              known=["day", "mute", "unmute"])
-        if changes:
-            row.muted, row.updated_by, row.updated_at = sorted(muted), ctx.actor, utcnow()
-            session.add(row)
-            queries.audit(session, ctx.actor, "settings", "update", entity_name=ctx.owner, changes=changes)
-        day = row.nudge_day if row.nudge_day is not None else nudge_day(ctx, None)
-        return Reply("settings", {"owner": ctx.owner, "day": day, "chosen_day": row.nudge_day,
-                                  "muted": sorted(muted), "categories": list(CATEGORIES), "changed": bool(changes)})
-
-
-def action_done(ctx: Context, account_name: str, number: str) -> Reply:
-    """`done ACCOUNT N`: the Nth common action of the account's profile is done (due again later)."""
-    from handlers.views import resolve_account
-
-    with session_scope(ctx.engine) as session:
-        account = resolve_account(session, account_name)
-        view = account_views(session, ctx, [account])[0]
-        profile = ctx.playbook.profile(view.assessment.profile.profile or "")
-        if profile is None:
-            raise Refusal("no_actions", account=account.name)
-        ids = profile.action_ids()
-        if not number.isdigit() or not 1 <= int(number) <= len(ids):
-            raise Refusal("bad_value", field="N", value=number, expected=f"1 … {len(ids)}")
-        action_id = ids[int(number) - 1]
-        session.add(ActionDone(account_id=account.id, action_id=action_id, done_by=ctx.actor, done_at=ctx.now()))
-        queries.audit(session, ctx.actor, "account", "action_done", entity_id=account.id, entity_name=account.name,
-                      changes={"action": action_id})
-        session.flush()
-        remaining = due_actions(ctx, view, last_done(session, [account.id]))
-        text = localized(profile.actions, ctx.language)[int(number) - 1]
-        return Reply("action_done", {"account": account.name, "profile": profile.id, "action": text,
-                                     "next_due_in_days": profile.every_days, "remaining": remaining})

@@ -3,7 +3,7 @@ matching trait's why and who feels the pain, unknown traits, and the empty succe
 from __future__ import annotations
 
 from handlers.reply import Context, Refusal, Reply
-from handlers.views import checklist_assessment
+from handlers.records import checklist_assessment
 from store import queries
 from store.database import session_scope
 

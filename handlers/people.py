@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from playbook.words import fold
 from store import queries
 from store.database import session_scope
 
@@ -59,9 +60,9 @@ def _match_owner(owners: list[str], email: str | None, names: list[str | None]) 
     if email:
         candidates += [email, email.split("@", 1)[0]]
     candidates += [n for n in names if n]
-    by_key = {queries.fold(o): o for o in owners}
+    by_key = {fold(o): o for o in owners}
     for candidate in candidates:
-        found = by_key.get(queries.fold(candidate))
+        found = by_key.get(fold(candidate))
         if found:
             return found
     return None

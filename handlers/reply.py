@@ -9,6 +9,7 @@ from typing import Any, Callable
 from sqlalchemy.engine import Engine
 
 from playbook.config import Playbook
+from playbook.permissions import Person, may
 
 
 @dataclass
@@ -29,6 +30,11 @@ class Refusal(Exception):
         return Reply(template="error", data={"error": self.code, **self.params}, ok=False)
 
 
+def operator(name: str | None) -> Person:
+    """The person at a terminal running `gare`: the local operator, an admin."""
+    return Person(owner=name, role="admin", name=name, recognised_by="operator")
+
+
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -45,10 +51,23 @@ class Context:
     language: str | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
     platform: str = "console"
+    person: Person | None = None        # who is speaking; default: the local operator (an admin)
+    platform_user_id: str | None = None  # their id on the platform, for the audit
 
     def __post_init__(self) -> None:
         if self.language is None:
             self.language = self.playbook.language
+        if self.person is None:
+            self.person = operator(self.owner or self.actor)
+
+    def require(self, verb: str, *, owner: str | None = None, new_owner: str | None = None) -> None:
+        """Refuses (nothing changed) unless the speaker may `verb` a record owned by `owner`."""
+        denied = may(self.person, verb, owner=owner, new_owner=new_owner,
+                     unlinked_can_read=self.playbook.people.unlinked_can_read)
+        if denied is not None:
+            raise Refusal("not_allowed", rule=denied.code, needs=denied.needs, owner=denied.owner, verb=verb)
+
+    authorize = require
 
     def now(self) -> datetime:
         return self.clock()

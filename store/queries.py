@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import difflib
-import unicodedata
 from collections import defaultdict
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from playbook.words import fold  # noqa: F401  (importers read names with it)
 from store.models import Account, AuditRecord, ChecklistAnswer, Deal, StageVisit, utcnow  # noqa: F401
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive key, so 'societe generale' finds 'Société Générale'."""
-    nfkd = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold().strip()
 
 
 def account_record(a: Account) -> dict[str, Any]:

@@ -6,16 +6,9 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from datetime import date, datetime, time, timezone
 
-TRUE_WORDS = {"yes", "y", "true", "1", "oui", "o", "vrai"}
-FALSE_WORDS = {"no", "n", "false", "0", "non", "faux"}
-
-
-def fold(text: str) -> str:
-    nfkd = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold().strip()
+from playbook.words import FALSE_WORDS, TRUE_WORDS, fold
 
 
 class ValueProblem(ValueError):

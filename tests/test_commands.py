@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from bot.render import render
-from handlers.commands import run_command
+from handlers.registry import run_command
 from handlers.reply import Context
 from store.database import session_scope
 from store.models import Account, AuditRecord, Deal, StageVisit

@@ -15,7 +15,7 @@ from bot.delivery import SlackCourier
 from bot.nudges import run_weekly
 from bot.slack.client import SlackSettings
 from fake_slack import BOT_TOKEN, FakeSlack, Loop, validate_message
-from handlers.commands import run_command
+from handlers.registry import run_command
 from handlers.reply import Context
 from slack_harness import all_text
 from store.database import make_engine, session_scope

@@ -2,7 +2,7 @@
 spaces, accents and keywords inside them."""
 import pytest
 
-from handlers.grammar import parse
+from handlers.registry import parse
 from handlers.reply import Refusal
 
 

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from bot.nudges import run_weekly
 from handlers import digest
-from handlers.commands import run_command
+from handlers.registry import run_command
 from handlers.reply import Context
 from store.database import session_scope
 from store.demo import load_demo

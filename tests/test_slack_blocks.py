@@ -14,7 +14,7 @@ from bot.render import render
 from bot.slack.client import message_for
 from fake_slack import validate_message, validate_view
 from handlers import checklist, deals
-from handlers.commands import run_command
+from handlers.registry import run_command
 from handlers.dashboard import home
 from handlers.demo import load_demo_data
 from handlers.reply import Context, Reply
@@ -70,7 +70,7 @@ def test_every_reply_template_fits_block_kit(demo, language):
     reply = deals.deal_snooze(ctx, deal, "2026-05-01", "Budget in May")
     seen.add(reply.template)
     _check(reply, language, playbook)
-    reply = checklist.answer(ctx, deal, {"budget": "yes"})
+    reply = checklist.checklist_answer(ctx, deal, {"budget": "yes"})
     _check(reply, language, playbook, answered_by="alice")
     assert seen >= {"help", "fit", "account", "accounts", "tiers", "deal", "deals_frozen", "deals_skipped",
                     "stages", "checklist", "account_set", "deal_stage", "deal_nurture", "deal_snooze", "error"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from fake_slack import wait_for
-from handlers.commands import run_command
+from handlers.registry import run_command
 from slack_harness import all_text, find
 from store.database import session_scope
 from store.models import ChatMessage, ChecklistAnswer, Deal

@@ -33,7 +33,7 @@ def test_fit_command_answers_privately_with_a_card(rig):
 
 
 def _frozen_deal(rig, owner="alice"):
-    from handlers.commands import run_command
+    from handlers.registry import run_command
 
     data = run_command(rig.context(owner), f"deals frozen {owner}").data
     assert data["deals"], "the demo gives every rep a frozen deal"

@@ -7,7 +7,7 @@ from datetime import date
 from sqlalchemy import func
 from sqlmodel import select
 
-from handlers.commands import run_command
+from handlers.registry import run_command
 from slack_harness import all_text
 from store.database import session_scope
 from store.models import Account, AuditRecord, Deal

@@ -22,21 +22,21 @@ from sqlalchemy.engine import Engine
 from bot.render import render
 from bot.slack.client import SlackSettings, make_web_client, message_for, post_reply
 from bot.slack.people import PLATFORM, person
-from handlers import accounts, checklist, deals, digest
-from handlers.commands import run_command
+from handlers import registry
 from handlers.conversations import (
     checklist_copies, claim, forget_old_events, release, remember_checklist, remember_thread, run_in_thread,
     subject_name, thread_subject,
 )
 from handlers.dashboard import home
 from handlers.people import ChatPerson
-from handlers.reply import Context, Refusal, Reply
-from playbook.config import Playbook, localized
+from handlers.reply import Context, Reply
+from playbook.config import DERIVED_FIELDS, Playbook, localized
 
 log = logging.getLogger("gare.slack")
 
-# Replies that only show data may be shared in the channel; changes are not re-run.
-SHAREABLE = {"fit", "account", "accounts", "deal", "deals_frozen", "deals_skipped", "stages", "tiers"}
+# Replies that only show data may be shared in the channel (the registry says which); changes
+# are never re-run.
+SHAREABLE = registry.SHAREABLE
 # Two identical clicks this close together are one click (a double-click, a slow network).
 DOUBLE_CLICK = timedelta(seconds=10)
 MENTION = re.compile(r"<@[^>]+>")
@@ -117,17 +117,12 @@ class SlackShell:
         return render(Reply(template, data), surface="slack", language=ctx.language, currency=self.playbook.currency,
                       **self._extra(ctx, **extra))
 
-    async def _run(self, fn, *args) -> Reply:
-        """A handler call on a worker thread; a refusal becomes its error reply."""
-        def call():
-            try:
-                return fn(*args)
-            except Refusal as refusal:
-                return refusal.reply()
-            except Exception:
-                log.exception("handler %s failed", getattr(fn, "__name__", fn))
-                return Reply("error", {"error": "internal"}, ok=False)
-        return await asyncio.to_thread(call)
+    async def _invoke(self, ctx: Context, command: str, /, **args) -> Reply:
+        """A declared command called on a worker thread, checked and caught like a typed one."""
+        return await asyncio.to_thread(registry.invoke, ctx, command, **args)
+
+    async def _run_text(self, ctx: Context, text: str) -> Reply:
+        return await asyncio.to_thread(registry.run, ctx, text)
 
     async def _answer(self, body: dict, ctx: Context, reply: Reply, *, command: str | None = None, page: int = 1,
                       replace: bool = False) -> None:
@@ -210,7 +205,7 @@ class SlackShell:
         if body.get("command") == "/fit":
             text = f"fit {text}" if text else "fit"
         p, ctx = await self._who(client, body["user_id"])
-        reply = await asyncio.to_thread(run_command, ctx, text)
+        reply = await self._run_text(ctx, text)
         if reply.ok and reply.template == "checklist" and "answered" not in reply.data:
             await self._post_checklist(body, ctx, reply, channel=body.get("channel_id"))
             return
@@ -276,7 +271,7 @@ class SlackShell:
                 else:
                     other = Context(engine=ctx.engine, playbook=ctx.playbook, actor=ctx.actor, owner=ctx.owner,
                                     language=language, clock=ctx.clock, platform=ctx.platform)
-                    reply = await self._run(checklist.checklist, other, name)
+                    reply = await self._invoke(other, "checklist", name=name)
                     reply.data["answered"] = data.get("answered")
                 rendered[language] = message_for(reply, language=language, currency=self.playbook.currency,
                                                  answered_by=answered_by)
@@ -290,7 +285,7 @@ class SlackShell:
         if await self._double_click(body, action):
             return
         p, ctx = await self._who(client, body["user"]["id"])
-        reply = await self._run(checklist.checklist, ctx, action["value"])
+        reply = await self._invoke(ctx, "checklist", name=action["value"])
         if not reply.ok:
             await self._answer(body, ctx, reply)
             return
@@ -310,7 +305,7 @@ class SlackShell:
         answers = answers_for(parts)
         if not answers:
             return
-        reply = await self._run(checklist.answer, ctx, name, answers)
+        reply = await self._invoke(ctx, "checklist_answer", name=name, answers=answers)
         if not reply.ok:
             await self._answer(body, ctx, reply)
             return
@@ -346,7 +341,7 @@ class SlackShell:
             return
         value = json.loads(action["value"])
         p, ctx = await self._who(client, body["user"]["id"])
-        reply = await asyncio.to_thread(run_command, ctx, value["cmd"])
+        reply = await self._run_text(ctx, value["cmd"])
         message = self._message(ctx, reply, page=value.get("p", 1))
         await respond(response_type="in_channel", replace_original=False, text=message["text"],
                       blocks=message["blocks"])
@@ -356,31 +351,32 @@ class SlackShell:
         await ack()
         value = json.loads(action["value"])
         p, ctx = await self._who(client, body["user"]["id"])
-        reply = await asyncio.to_thread(run_command, ctx, value["cmd"])
+        reply = await self._run_text(ctx, value["cmd"])
         ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
         await self._answer(body, ctx, reply, command=value["cmd"], page=int(value.get("p", 1)), replace=ephemeral)
 
-    async def _button_reply(self, ack, body: dict, action: dict, client, command: str, fn, *args) -> None:
+    async def _button_reply(self, ack, body: dict, action: dict, client, command: str, name: str, /,
+                            **args) -> None:
         """A button that shows a reply to the presser: ack, drop a double click, answer; `command`
         is what "Share in channel" and paging run again."""
         await ack()
         if await self._double_click(body, action):
             return
         p, ctx = await self._who(client, body["user"]["id"])
-        reply = await self._run(fn, ctx, *args)
+        reply = await self._invoke(ctx, name, **args) if name else await self._run_text(ctx, command)
         await self._answer(body, ctx, reply, command=command)
 
     async def on_view_account(self, ack, body: dict, action: dict, client, **_) -> None:
         name = action["value"]
-        await self._button_reply(ack, body, action, client, f'account "{name}"', accounts.account, name)
+        await self._button_reply(ack, body, action, client, f'account "{name}"', "account", account=name)
 
     async def on_view_deal(self, ack, body: dict, action: dict, client, **_) -> None:
         name = action["value"]
-        await self._button_reply(ack, body, action, client, f'deal "{name}"', deals.deal, name)
+        await self._button_reply(ack, body, action, client, f'deal "{name}"', "deal", deal=name)
 
     async def on_run(self, ack, body: dict, action: dict, client, **_) -> None:
         """E.g. "See all my frozen deals" in a weekly nudge."""
-        await self._button_reply(ack, body, action, client, action["value"], run_command, action["value"])
+        await self._button_reply(ack, body, action, client, action["value"], "")
 
     async def on_action_done(self, ack, body: dict, action: dict, client, **_) -> None:
         """"Done" on a common action in the weekly nudge: recorded, due again after its cadence."""
@@ -389,7 +385,7 @@ class SlackShell:
             return
         value = json.loads(action["value"])
         p, ctx = await self._who(client, body["user"]["id"])
-        reply = await self._run(digest.action_done, ctx, value["account"], str(value["n"]))
+        reply = await self._invoke(ctx, "action_done", account=value["account"], number=str(value["n"]))
         await self._answer(body, ctx, reply)
 
     async def on_stage_select(self, ack, body: dict, action: dict, client, **_) -> None:
@@ -399,7 +395,7 @@ class SlackShell:
         if not deal_name or not stage:
             return
         p, ctx = await self._who(client, body["user"]["id"])
-        reply = await self._run(deals.deal_stage, ctx, deal_name, stage)
+        reply = await self._invoke(ctx, "deal_stage", deal=deal_name, stage=stage)
         ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
         await self._answer(body, ctx, reply, replace=ephemeral)
 
@@ -422,13 +418,12 @@ class SlackShell:
         if await self._double_click(body, action):
             return
         p, ctx = await self._who(client, body["user"]["id"])
-        reply = await self._run(accounts.account, ctx, action["value"])
+        reply = await self._invoke(ctx, "account", account=action["value"])
         if not reply.ok:
             await self._answer(body, ctx, reply)
             return
         custom = [f for f in self.playbook.field_types if f not in reply.data["fields"]
-                  and f not in ("name", "owner", "days_since_last_contact", "open_deals", "open_pipeline",
-                                "won_deals", "conversion_likelihood")]
+                  and f not in ("name", "owner") and f not in DERIVED_FIELDS]
         view = self._view(ctx, "account_edit_modal", reply.data, metadata=self._origin(body, reply.data["account"]),
                           custom_fields=custom)
         await self._open_modal(client, body, view)
@@ -438,7 +433,7 @@ class SlackShell:
         if await self._double_click(body, action):
             return
         p, ctx = await self._who(client, body["user"]["id"])
-        reply = await self._run(deals.deal, ctx, action["value"])
+        reply = await self._invoke(ctx, "deal", deal=action["value"])
         if not reply.ok:
             await self._answer(body, ctx, reply)
             return
@@ -450,7 +445,7 @@ class SlackShell:
         if await self._double_click(body, action):
             return
         p, ctx = await self._who(client, body["user"]["id"])
-        reply = await self._run(deals.deal, ctx, action["value"])
+        reply = await self._invoke(ctx, "deal", deal=action["value"])
         if not reply.ok:
             await self._answer(body, ctx, reply)
             return
@@ -485,7 +480,8 @@ class SlackShell:
         p, ctx = await self._who(client, body["user"]["id"], timeout=1.5)
         meta = json.loads(view.get("private_metadata") or "{}")
         values = self._values(view)
-        reply = await self._run(call, ctx, meta.get("n"), values)
+        command, args = call(meta.get("n"), values)
+        reply = await self._invoke(ctx, command, **args)
         if not reply.ok:
             await asyncio.to_thread(release, self.engine, PLATFORM, identity)
             field = reply.data.get("field") or reply.data.get("error")
@@ -500,21 +496,21 @@ class SlackShell:
             await self._publish_home(client, body["user"]["id"])
 
     async def on_account_edit_submit(self, ack, body: dict, view: dict, client, **_) -> None:
-        def save(ctx, name, values):
+        def save(name, values):
             changes = {block[2:]: value for block, value in values.items() if block.startswith("f_")}
-            return accounts.account_set(ctx, name, changes)
+            return "account_set", {"account": name, "changes": changes}
         blocks = {b[2:]: b for b in (view.get("state") or {}).get("values", {}) if b.startswith("f_")}
         await self._submit(ack, body, view, client, save, blocks)
 
     async def on_nurture_submit(self, ack, body: dict, view: dict, client, **_) -> None:
         await self._submit(ack, body, view, client,
-                           lambda ctx, name, values: deals.deal_nurture(ctx, name, values.get("reason") or None),
+                           lambda name, values: ("deal_nurture", {"deal": name, "reason": values.get("reason") or None}),
                            {"reason": "reason", "deal_closed": "reason"})
 
     async def on_snooze_submit(self, ack, body: dict, view: dict, client, **_) -> None:
         await self._submit(ack, body, view, client,
-                           lambda ctx, name, values: deals.deal_snooze(ctx, name, values.get("until") or "",
-                                                                      values.get("reason")),
+                           lambda name, values: ("deal_snooze", {"deal": name, "until": values.get("until") or "",
+                                                                 "reason": values.get("reason")}),
                            {"until": "until", "snooze_not_future": "until", "reason": "reason",
                             "snooze_reason_missing": "reason", "deal_closed": "reason"})
 
@@ -522,7 +518,7 @@ class SlackShell:
 
     async def _publish_home(self, client, user_id: str) -> None:
         p, ctx = await self._who(client, user_id)
-        reply = await self._run(home, ctx)
+        reply = await asyncio.to_thread(registry.guarded, ctx, lambda: home(ctx), "home")
         if not reply.ok:
             return
         try:

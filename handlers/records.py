@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 from sqlmodel import Session
 
+from playbook.words import fold
 from handlers.reply import Context, Refusal
 from playbook.assessment import AccountAssessment, assess_account, time_deal
 from playbook.config import localized
@@ -82,7 +83,7 @@ def resolve_owner(session: Session, ctx: Context, owner: str | None) -> str | No
             raise Refusal("unknown_me")
         return ctx.owner
     owners = queries.all_owners(session)
-    match = next((o for o in owners if queries.fold(o) == queries.fold(owner)), None)
+    match = next((o for o in owners if fold(o) == fold(owner)), None)
     if match is None:
         raise Refusal("unknown_owner", name=owner, suggestions=queries.closest(owner, owners, n=5))
     return match
@@ -123,9 +124,9 @@ def open_deals_timed(session: Session, ctx: Context, owners: Sequence[str] | Non
     if owners is not None and len(owners) == 1:
         deals = queries.list_deals(session, owner=owners[0], status="open")
     else:
-        keys = None if owners is None else {queries.fold(o) for o in owners}
+        keys = None if owners is None else {fold(o) for o in owners}
         deals = [d for d in queries.list_deals(session, status="open")
-                 if keys is None or queries.fold(d.owner or "") in keys]
+                 if keys is None or fold(d.owner or "") in keys]
     visits = queries.visits_by_deal(session, [d.id for d in deals])
     names = queries.account_names(session, [d.account_id for d in deals])
     now = ctx.now()

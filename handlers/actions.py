@@ -1,0 +1,73 @@
+"""The profile's common actions (seed 000: every account of a profile gets the same actions):
+which are due for an account, and `done ACCOUNT N` when one is done (due again after the
+profile's `every_days`)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, select
+
+from handlers.records import AccountView, account_views, resolve_account
+from handlers.reply import Context, Refusal, Reply
+from playbook.config import localized
+from store import queries
+from store.database import session_scope
+from store.models import ActionDone
+
+
+def last_done(session: Session, account_ids: list[int]) -> dict[tuple[int, str], datetime]:
+    out: dict[tuple[int, str], datetime] = {}
+    for chunk in queries._chunks(account_ids):
+        for row in session.exec(select(ActionDone).where(ActionDone.account_id.in_(chunk))):
+            key = (row.account_id, row.action_id)
+            if key not in out or row.done_at > out[key]:
+                out[key] = row.done_at
+    return out
+
+
+def due_actions(ctx: Context, view: AccountView, done: dict[tuple[int, str], datetime]) -> list[dict[str, Any]]:
+    """The profile's common actions not done within the profile's cadence."""
+    profile = ctx.playbook.profile(view.assessment.profile.profile or "")
+    if profile is None:
+        return []
+    texts = localized(profile.actions, ctx.language)
+    now = ctx.now()
+    out = []
+    for action_id, text in zip(profile.action_ids(), texts):
+        when = done.get((view.account.id, action_id))
+        if when is None or now - when >= timedelta(days=profile.every_days):
+            out.append({"id": action_id, "number": int(action_id.rsplit(":", 1)[1]), "text": text,
+                        "last_done": when})
+    return out
+
+
+def done_since(session: Session, account_ids: list[int], since: datetime) -> int:
+    count = 0
+    for chunk in queries._chunks(account_ids):
+        count += len(session.exec(select(ActionDone.id).where(ActionDone.account_id.in_(chunk),
+                                                              ActionDone.done_at >= since)).all())
+    return count
+
+
+def action_done(ctx: Context, account: str, number: str) -> Reply:
+    """`done ACCOUNT N`: the Nth common action of the account's profile is done (due again later)."""
+    with session_scope(ctx.engine) as session:
+        found = resolve_account(session, account)
+        ctx.authorize("change", owner=found.owner)
+        view = account_views(session, ctx, [found])[0]
+        profile = ctx.playbook.profile(view.assessment.profile.profile or "")
+        if profile is None:
+            raise Refusal("no_actions", account=found.name)
+        ids = profile.action_ids()
+        if not number.isdigit() or not 1 <= int(number) <= len(ids):
+            raise Refusal("bad_value", field="N", value=number, expected=f"1 … {len(ids)}")
+        action_id = ids[int(number) - 1]
+        session.add(ActionDone(account_id=found.id, action_id=action_id, done_by=ctx.actor, done_at=ctx.now()))
+        queries.audit(session, ctx.actor, "account", "action_done", entity_id=found.id, entity_name=found.name,
+                      changes={"action": action_id})
+        session.flush()
+        remaining = due_actions(ctx, view, last_done(session, [found.id]))
+        text = localized(profile.actions, ctx.language)[int(number) - 1]
+        return Reply("action_done", {"account": found.name, "profile": profile.id, "action": text,
+                                     "next_due_in_days": profile.every_days, "remaining": remaining})

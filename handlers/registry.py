@@ -1,0 +1,298 @@
+"""Every command Gare understands, declared once beside its handler: its command words (English
+and French, in playbook/words.py), its syntax, the permission it needs, whether its reply may be
+shared in a channel, the replies it can return, and its help examples. The grammar, dispatch,
+`help`, the shells' "share" rule and the permission check are all derived from these
+declarations, and `run` is the one place where a refusal or an unexpected failure becomes a
+polite reply, for every shell.
+
+Adding a command: declare it below, write its handler in handlers/<family>.py, its templates
+in templates/{text,slack,teams}/, its help line in templates/text/_help.txt.j2, and the
+catalog lines; tests/test_registry.py walks the declarations."""
+from __future__ import annotations
+
+import inspect
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from handlers import accounts, actions, checklist, deals, digest, fit, settings
+from handlers.grammar import (
+    QUESTION_PATTERNS, Syntax, Tail, assignments_tail, filters_tail, items_tail, match, owner_tail, snooze_tail,
+    split_keyword, strip_quotes, text_tail,
+)
+from handlers.reply import Context, Refusal, Reply
+from playbook.permissions import PERMISSIONS
+from playbook.words import COMMAND_WORDS, KEYWORD_OF, KEYWORDS, command_family, first_word, fold
+
+log = logging.getLogger("gare.handlers")
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str                       # also the name of its main reply template
+    family: str                     # the command word it starts with (playbook/words.py)
+    handler: Callable[..., Reply]
+    syntax: tuple[Syntax, ...]      # the ways to write it after the command word, tried in order
+    replies: tuple[str, ...]        # every template its handler can return (besides "error")
+    permission: str = "read"        # playbook/permissions.py
+    shareable: bool = False         # its reply only shows data: a chat may offer "Share in channel"
+    topic: str = ""                 # the help topic it is listed under (default: its family)
+    examples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # language -> as typed
+
+    def __post_init__(self) -> None:
+        if self.permission not in PERMISSIONS:
+            raise ValueError(f"{self.name}: unknown permission {self.permission!r}")
+        if not self.topic:
+            object.__setattr__(self, "topic", self.family)
+        # The syntax must produce exactly the handler's parameters: a wrong name fails here, at
+        # import, not when a user types the command.
+        wanted = [p for p in inspect.signature(self.handler).parameters if p != "ctx"]
+        for syntax in self.syntax:
+            given = syntax.params()
+            missing = [p for p in given if p not in wanted]
+            if missing:
+                raise TypeError(f"{self.name}: {self.handler.__qualname__} takes no {missing}")
+
+
+def _cmd(name: str, family: str, handler, *syntax: Syntax, replies: tuple[str, ...] = (), **kw) -> Command:
+    return Command(name, family, handler, tuple(syntax), replies or (name,), **kw)
+
+
+NAME = "name"
+COMMANDS: tuple[Command, ...] = (
+    _cmd("help", "help", lambda ctx, topic=None: help_(ctx, topic),
+         Syntax("rest", tail=text_tail("topic", "[COMMAND]", optional=True)),
+         shareable=False, examples={"en": ("help", "help deal"), "fr": ("aide", "aide affaire")}),
+    _cmd("fit", "fit", fit.fit, Syntax("name", name="account", fixed={}), shareable=True,
+         examples={"en": ("fit Acme", "is Acme a fit?"), "fr": ("adéquation Acme", "est-ce que Acme convient ?")}),
+    _cmd("account_set", "account", accounts.account_set,
+         Syntax("keyword", name="account", keyword="set", tail=assignments_tail("changes")),
+         permission="change", topic="account",
+         examples={"en": ("account Acme set margin_pct=18 exec_sponsor=yes", "account Acme set profile=expand"),
+                   "fr": ("compte Acme modifier marge=18 sponsor=oui", "compte Acme modifier profil=étendre")}),
+    _cmd("account", "account", accounts.account, Syntax("name", name="account"), shareable=True,
+         examples={"en": ("account Acme",), "fr": ("compte Acme",)}),
+    _cmd("accounts", "accounts", accounts.accounts, Syntax("rest", tail=filters_tail(allow_profile=True)),
+         shareable=True,
+         examples={"en": ("accounts expand tier=1 owner=@me",), "fr": ("comptes garder niveau=1 propriétaire=@moi",)}),
+    _cmd("deal_stage", "deal", deals.deal_stage,
+         Syntax("keyword", name="deal", keyword="stage", tail=text_tail("stage", "STAGE"), first=True),
+         permission="change",
+         examples={"en": ("deal Acme Renewal stage proposal",), "fr": ("affaire Acme Renewal étape proposition",)}),
+    _cmd("deal_nurture", "deal", deals.deal_nurture,
+         Syntax("keyword", name="deal", keyword="nurture", tail=text_tail("reason", "[REASON]", optional=True),
+                first=True),
+         permission="change",
+         examples={"en": ("deal Acme Renewal nurture budget frozen until next year",),
+                   "fr": ("affaire Acme Renewal maturation budget gelé jusqu'à l'an prochain",)}),
+    _cmd("deal_snooze", "deal", deals.deal_snooze,
+         Syntax("keyword", name="deal", keyword="snooze", tail=snooze_tail(), first=True),
+         permission="change",
+         examples={"en": ("deal Acme Renewal snooze 2027-01-15 budget signed in January",),
+                   "fr": ("affaire Acme Renewal reporter 2027-01-15 budget signé en janvier",)}),
+    _cmd("deal", "deal", deals.deal, Syntax("name", name="deal"), shareable=True,
+         examples={"en": ("deal Acme Renewal",), "fr": ("affaire Acme Renewal",)}),
+    _cmd("deals_frozen", "deals", deals.deals_frozen, Syntax("lead", keyword="frozen", tail=owner_tail()),
+         shareable=True, examples={"en": ("deals frozen", "deals frozen alice"), "fr": ("affaires gelées",)}),
+    _cmd("deals_skipped", "deals", deals.deals_skipped, Syntax("lead", keyword="skipped", tail=owner_tail()),
+         shareable=True, examples={"en": ("deals skipped", "deals skipped owner=alice"),
+                                   "fr": ("affaires sautées",)}),
+    _cmd("checklist_answer", "checklist", checklist.checklist_answer,
+         Syntax("keyword", name=NAME, keyword="tick", tail=items_tail("yes")),
+         Syntax("keyword", name=NAME, keyword="untick", tail=items_tail("no")),
+         Syntax("assign", name=NAME, tail=assignments_tail("answers", "ITEM=yes|no …")),
+         replies=("checklist",), permission="change", topic="checklist",
+         examples={"en": ("checklist Acme Renewal tick budget", "checklist Acme Renewal no_exec_sponsor=no"),
+                   "fr": ("grille Acme Renewal cocher budget",)}),
+    _cmd("checklist", "checklist", checklist.checklist, Syntax("name", name=NAME),
+         examples={"en": ("checklist Acme Renewal",), "fr": ("grille Acme Renewal",)}),
+    _cmd("tiers", "tiers", accounts.tiers, Syntax("rest", tail=filters_tail(allow_profile=False)), shareable=True,
+         examples={"en": ("tiers", "tiers owner=@me"), "fr": ("niveaux",)}),
+    _cmd("stages", "stages", deals.stages, Syntax("none"), shareable=True,
+         examples={"en": ("stages",), "fr": ("étapes",)}),
+    _cmd("nudge", "nudge", digest.nudge, Syntax("rest", tail=owner_tail()), permission="self",
+         replies=("rep_nudge", "rep_nudge_empty"),
+         examples={"en": ("nudge", "nudge alice"), "fr": ("relance",)}),
+    _cmd("action_done", "done", actions.action_done,
+         Syntax("last", name="account", tail=Tail(lambda t, c: {"number": t}, ("number",), "N")),
+         permission="change", topic="done", examples={"en": ("done Acme 2",), "fr": ("fait Acme 2",)}),
+    _cmd("settings", "settings", settings.settings,
+         Syntax("rest", tail=assignments_tail("changes", "[day=DAY] [mute=CATEGORY] [unmute=CATEGORY]",
+                                              optional=True)),
+         permission="self",
+         examples={"en": ("settings day=tuesday mute=skipped", "settings unmute=skipped day=default"),
+                   "fr": ("réglages jour=mardi",)}),
+)
+BY_NAME = {c.name: c for c in COMMANDS}
+SHAREABLE = frozenset(c.name for c in COMMANDS if c.shareable)
+TOPICS = tuple(dict.fromkeys(c.topic for c in COMMANDS))
+FAMILY_ORDER = tuple(dict.fromkeys(c.family for c in COMMANDS))
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """A parsed command: which one, and its arguments named as the handler's parameters."""
+    command: Command
+    args: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.command.name
+
+
+# --- parsing -------------------------------------------------------------------------------------
+
+def _family_commands(family: str) -> list[Command]:
+    return [c for c in COMMANDS if c.family == family]
+
+
+def parse(text: str) -> Invocation:
+    """Text as typed in any shell -> the command and its arguments, or a Refusal saying what
+    was wrong (bad_syntax names the command, so the reply can show its example)."""
+    text = " ".join((text or "").split())
+    if not text:
+        return Invocation(BY_NAME["help"], {"topic": None})
+    for pattern in QUESTION_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            name = m.groupdict().get("name")
+            return Invocation(BY_NAME["fit"], {"account": strip_quotes(name) if name else None})
+    phrase = PHRASES.get(fold(text).rstrip(" ?!."))
+    if phrase is not None:  # a command written as a phrase ("qui suis-je ?")
+        return Invocation(BY_NAME[phrase], {})
+    head, _, rest = text.partition(" ")
+    rest = rest.strip()
+    family = command_family(head)
+    if family is None:
+        raise Refusal("unknown_command", got=head)
+    candidates = _family_commands(family)
+    keyworded = [s for c in candidates for s in c.syntax if s.shape == "keyword"]
+    split = None
+    if keyworded and rest:
+        families = tuple(dict.fromkeys(s.keyword for s in keyworded))
+        split = split_keyword(rest, families, first=any(s.first for s in keyworded))
+    if family == "fit":
+        rest = rest.rstrip("?").strip()
+    for command in candidates:
+        for syntax in command.syntax:
+            args = match(syntax, rest, command.name, split)
+            if args is not None:
+                return Invocation(command, args)
+    raise Refusal("bad_syntax", command=candidates[0].name, got=rest.split(" ")[0] if rest else None)
+
+
+# Commands written as a phrase rather than a word (folded, without the question mark).
+PHRASES: dict[str, str] = {}
+
+
+# --- running -------------------------------------------------------------------------------------
+
+def _check(ctx: Context, command: Command) -> None:
+    """The role a command needs, before its handler runs; records are checked by the handler."""
+    verb = "read" if command.permission in ("read",) else command.permission
+    if verb == "change":
+        verb = "self"  # a change needs a linked person here; whose record it is, the handler checks
+    ctx.require(verb)
+
+
+def invoke(ctx: Context, name: str, /, **args: Any) -> Reply:
+    """Calls one declared command with its arguments: what buttons and forms use, so that a click
+    is checked exactly like the typed command. Refusals and failures become polite replies."""
+    command = BY_NAME[name]
+    return guarded(ctx, lambda: _checked(ctx, command, args), repr(name))
+
+
+def _checked(ctx: Context, command: Command, args: dict[str, Any]) -> Reply:
+    _check(ctx, command)
+    return command.handler(ctx, **args)
+
+
+def guarded(ctx: Context, call: Callable[[], Reply], what: str = "") -> Reply:
+    """The one polite catch: a refusal becomes its error reply (with the command's example when
+    the syntax was wrong); any other failure is logged with its trace and answered without it."""
+    try:
+        return call()
+    except Refusal as refusal:
+        return refused(ctx, refusal)
+    except Exception:  # never a stack trace in a chat
+        log.exception("command failed: %s", what)
+        return Reply("error", {"error": "internal"}, ok=False)
+
+
+def refused(ctx: Context, refusal: Refusal) -> Reply:
+    reply = refusal.reply()
+    if refusal.code == "bad_syntax":
+        reply.data["example"] = example(refusal.params.get("command", ""), ctx.language)
+    return reply
+
+
+def dispatch(ctx: Context, invocation: Invocation) -> Reply:
+    """Runs a parsed command (permission first); refusals propagate to the caller."""
+    _check(ctx, invocation.command)
+    return invocation.command.handler(ctx, **invocation.args)
+
+
+def run(ctx: Context, text: str) -> Reply:
+    """Text in, Reply out: the entry point of every shell. Never raises."""
+    return guarded(ctx, lambda: dispatch(ctx, parse(text)), repr(text))
+
+
+run_command = run
+
+
+# --- help ------------------------------------------------------------------------------------------
+
+def usage(command: Command, language: str) -> list[list[str]]:
+    """How help shows a command: [["word", "affaire"], ["param", "NAME"], ["word", "étape"], ...]."""
+    out = [["word", first_word(COMMAND_WORDS, command.family, language)]] if command.family in COMMAND_WORDS \
+        else [["word", command.family]]
+    syntax = command.syntax[0]
+    if syntax.shape == "lead":
+        out.append(["word", first_word(KEYWORDS, syntax.keyword, language)])
+    if syntax.name:
+        out.append(["param", "ACCOUNT" if syntax.name == "account" else "DEAL" if syntax.name == "deal" else "NAME"])
+    if syntax.shape == "keyword":
+        out.append(["word", first_word(KEYWORDS, syntax.keyword, language)])
+    if syntax.tail is not None:
+        out.append(["param", syntax.tail.usage])
+    return out
+
+
+def topic_of(word: str | None) -> str | None:
+    """A help topic from any word the grammar accepts: command words, keywords, topic names."""
+    if not word:
+        return None
+    if fold(word).rstrip(" ?!.") in PHRASES:
+        return BY_NAME[PHRASES[fold(word).rstrip(" ?!.")]].topic
+    key = fold(word.split(" ")[0])
+    family = command_family(key)
+    if family is not None:
+        return next(c.topic for c in COMMANDS if c.family == family)
+    keyword = KEYWORD_OF.get(key)
+    if keyword is not None:
+        owner = next((c for c in COMMANDS for s in c.syntax if s.keyword == keyword), None)
+        if owner is not None:
+            return owner.topic
+    return key if key in TOPICS else None
+
+
+def help_(ctx: Context, topic: str | None = None) -> Reply:
+    chosen = topic_of(topic)
+    language = ctx.language
+    # Within a command word, the plain form first ("deal DEAL" before "deal DEAL stage STAGE").
+    shown = sorted((c for c in COMMANDS if chosen is None or c.topic == chosen),
+                   key=lambda c: (FAMILY_ORDER.index(c.family), c.syntax[0].shape not in ("name", "none", "rest")))
+    commands = [{"name": c.name, "topic": c.topic, "usage": usage(c, language),
+                 "examples": list(c.examples.get(language) or c.examples.get("en") or ())} for c in shown]
+    return Reply("help", {"topic": chosen, "asked": topic if chosen is None else None, "commands": commands,
+                          "topics": list(TOPICS), "platform": ctx.platform,
+                          "profiles": [p.id for p in ctx.playbook.profiles]})
+
+
+def example(name: str, language: str) -> str | None:
+    """The first example of a command (for a bad_syntax reply)."""
+    command = BY_NAME.get(name)
+    if command is None:
+        return None
+    found = command.examples.get(language) or command.examples.get("en") or ()
+    return found[0] if found else None

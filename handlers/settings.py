@@ -1,0 +1,44 @@
+"""`settings`: a person's own nudge day and the parts of the weekly nudge they mute."""
+from __future__ import annotations
+
+from sqlmodel import select
+
+from handlers.digest import nudge_day
+from handlers.reply import Context, Refusal, Reply
+from playbook.words import CATEGORY_WORDS, DAY_WORDS, NUDGE_CATEGORIES as CATEGORIES, fold
+from store import queries
+from store.database import session_scope
+from store.models import RepSetting, utcnow
+
+
+def settings(ctx: Context, changes: dict[str, str]) -> Reply:
+    """`settings [day=tuesday] [mute=skipped] [unmute=win_back]` for the person speaking."""
+    if not ctx.owner:
+        raise Refusal("unknown_me")
+    with session_scope(ctx.engine) as session:
+        row = session.exec(select(RepSetting).where(RepSetting.owner == ctx.owner)).first() or RepSetting(owner=ctx.owner)
+        muted = set(row.muted or [])
+        for key, raw in changes.items():
+            k, value = fold(key), fold(raw)
+            if k in ("day", "jour"):
+                if value in ("default", "auto", "defaut"):
+                    row.nudge_day = None
+                elif value in DAY_WORDS:
+                    row.nudge_day = DAY_WORDS[value]
+                else:
+                    raise Refusal("bad_value", field=key, value=raw, expected="monday | tuesday | … | sunday | default")
+            elif k in ("mute", "muet", "couper", "unmute", "reactiver"):
+                cats = [CATEGORY_WORDS.get(c) for c in value.replace(",", " ").split()]
+                if not cats or None in cats:
+                    raise Refusal("bad_value", field=key, value=raw, expected=" | ".join(CATEGORIES))
+                muted = (muted | set(cats)) if k in ("mute", "muet", "couper") else (muted - set(cats))
+            else:
+                raise Refusal("unknown_field", field=key, suggestions=queries.closest(key, ["day", "mute", "unmute"]),
+                              known=["day", "mute", "unmute"])
+        if changes:
+            row.muted, row.updated_by, row.updated_at = sorted(muted), ctx.actor, utcnow()
+            session.add(row)
+            queries.audit(session, ctx.actor, "settings", "update", entity_name=ctx.owner, changes=changes)
+        day = row.nudge_day if row.nudge_day is not None else nudge_day(ctx, None)
+        return Reply("settings", {"owner": ctx.owner, "day": day, "chosen_day": row.nudge_day,
+                                  "muted": sorted(muted), "categories": list(CATEGORIES), "changed": bool(changes)})

@@ -1,0 +1,106 @@
+"""How people write the words Gare reads, in English and French: one `fold` for every name
+comparison, and the synonym tables of the command grammar, owners and choices. Pure data."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+
+def fold(text: str | None) -> str:
+    """Case- and accent-insensitive key, so 'societe generale' finds 'Société Générale'."""
+    nfkd = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in nfkd if not unicodedata.combining(c)).casefold().strip()
+
+
+def name_key(text: str | None) -> str:
+    """A name with case, accents and punctuation folded: 'Proposal/Price Quote' and
+    'proposal price-quote' share 'proposal price quote'."""
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split())
+
+
+# Command words of the grammar (folded), by family. English first, then French: the first of
+# each language is the one help shows.
+COMMAND_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "help": {"en": ("help", "?", "h"), "fr": ("aide",)},
+    "fit": {"en": ("fit",), "fr": ("adequation", "adapte", "convient")},
+    "account": {"en": ("account",), "fr": ("compte",)},
+    "accounts": {"en": ("accounts",), "fr": ("comptes",)},
+    "deal": {"en": ("deal", "opportunity", "opp"), "fr": ("affaire", "opportunite")},
+    "deals": {"en": ("deals", "opportunities", "opps"), "fr": ("affaires", "opportunites")},
+    "tiers": {"en": ("tiers", "pyramid"), "fr": ("niveaux", "pyramide")},
+    "stages": {"en": ("stages", "pipeline"), "fr": ("etapes",)},
+    "checklist": {"en": ("checklist", "qualification"), "fr": ("grille",)},
+    "nudge": {"en": ("nudge",), "fr": ("relance", "rappel")},
+    "settings": {"en": ("settings", "preferences"), "fr": ("reglages", "parametres")},
+    "done": {"en": ("done",), "fr": ("fait", "fini")},
+}
+
+# Words that follow a name or a command word and say what to do with it.
+KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "set": {"en": ("set",), "fr": ("modifier", "definir")},
+    "stage": {"en": ("stage",), "fr": ("etape",)},
+    "nurture": {"en": ("nurture", "nurturing"), "fr": ("maturation", "nourrir")},
+    "snooze": {"en": ("snooze", "pause"), "fr": ("reporter", "sommeil")},
+    "tick": {"en": ("tick", "check"), "fr": ("cocher", "coche")},
+    "untick": {"en": ("untick", "uncheck"), "fr": ("decocher", "decoche")},
+    "frozen": {"en": ("frozen", "stuck"), "fr": ("gelees", "gelee", "bloquees", "bloquee")},
+    "skipped": {"en": ("skipped",), "fr": ("sautees", "sautee", "brulees", "brulee")},
+}
+
+# Filter keys of lists, and the owner synonyms used wherever a person is named.
+OWNER_KEYS = ("owner", "proprietaire", "rep", "commercial")
+TIER_KEYS = ("tier", "niveau")
+PROFILE_KEYS = ("profile", "profil")
+ME_WORDS = ("@me", "me", "moi", "@moi")
+ALL_WORDS = ("all", "tous", "toutes", "tout")
+EMPTY_WORDS = ("none", "aucun", "-", "null", "vide", "empty")
+AUTO_WORDS = ("auto", "rules", "regles", "default", "defaut")
+
+# Weekdays (Monday is 0) and the parts of the weekly nudge a rep may mute.
+DAY_WORDS = {
+    "mon": 0, "monday": 0, "lundi": 0, "tue": 1, "tuesday": 1, "mardi": 1, "wed": 2, "wednesday": 2,
+    "mercredi": 2, "thu": 3, "thursday": 3, "jeudi": 3, "fri": 4, "friday": 4, "vendredi": 4,
+    "sat": 5, "saturday": 5, "samedi": 5, "sun": 6, "sunday": 6, "dimanche": 6,
+}
+NUDGE_CATEGORIES = ("frozen", "skipped", "win_back", "actions")
+CATEGORY_WORDS = {
+    "frozen": "frozen", "stuck": "frozen", "gelees": "frozen", "skipped": "skipped", "sautees": "skipped",
+    "win_back": "win_back", "winback": "win_back", "reconquerir": "win_back", "actions": "actions",
+}
+
+TRUE_WORDS = frozenset({"yes", "y", "true", "1", "oui", "o", "vrai"})
+FALSE_WORDS = frozenset({"no", "n", "false", "0", "non", "faux"})
+
+
+def _flat(table: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for family, by_language in table.items():
+        for words in by_language.values():
+            for word in words:
+                if out.setdefault(word, family) != family:
+                    raise AssertionError(f"the word {word!r} names both {out[word]} and {family}")
+    return out
+
+
+COMMAND_OF = _flat(COMMAND_WORDS)
+KEYWORD_OF = _flat(KEYWORDS)
+
+
+def command_family(word: str) -> str | None:
+    """'Affaires' -> 'deals'; None when the word is no command."""
+    return COMMAND_OF.get(fold(word))
+
+
+def is_keyword(word: str, family: str) -> bool:
+    return KEYWORD_OF.get(fold(word)) == family
+
+
+def first_word(table: dict[str, dict[str, tuple[str, ...]]], family: str, language: str) -> str:
+    """The word help shows for a family in a language, written with its accents when French."""
+    words = table[family].get(language) or table[family]["en"]
+    return ACCENTED.get(words[0], words[0])
+
+
+# The French command words as people write them (the tables above are folded).
+ACCENTED = {"etapes": "étapes", "etape": "étape", "reglages": "réglages", "adequation": "adéquation",
+            "gelees": "gelées", "sautees": "sautées", "decocher": "décocher", "opportunite": "opportunité"}

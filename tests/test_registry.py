@@ -1,0 +1,155 @@
+"""The command registry is the one place a command is declared: these tests walk it. Every
+command parses from its own examples in both languages, has help in both, every word the
+grammar accepts is known to `help`, and every reply a command can return renders on every chat
+surface in both languages, as does every refusal the handlers can raise."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from bot.render import SURFACES, TEMPLATES, environment, render
+from handlers import registry
+from handlers.demo import load_demo_data
+from handlers.reply import Context, Reply
+from playbook.words import COMMAND_WORDS, KEYWORDS
+from store.database import session_scope
+from store.models import Account, Deal, StageVisit
+
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+ROOT = Path(__file__).resolve().parent.parent
+CHAT_SURFACES = [s for s in SURFACES if s != "text" and any((TEMPLATES / s).glob("*.j2"))]
+
+
+def test_every_command_parses_from_its_examples_in_both_languages():
+    for command in registry.COMMANDS:
+        for language in ("en", "fr"):
+            examples = command.examples.get(language)
+            assert examples, f"{command.name} has no {language} example"
+            for text in examples:
+                assert registry.parse(text).name == command.name, (command.name, text)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_every_command_has_help_in_both_languages(language):
+    env = environment("text", language)
+    macros = env.get_template("_help.txt.j2").module
+    english = environment("text", "en").get_template("_help.txt.j2").module
+    for command in registry.COMMANDS:
+        summary, detail = str(macros.summary(command.name)).strip(), str(macros.detail(command.name)).strip()
+        assert summary and detail, f"no help line for {command.name} in templates/text/_help.txt.j2"
+        if language == "fr":
+            assert detail != str(english.detail(command.name)).strip(), f"{command.name}: help not translated"
+        for kind, text in registry.usage(command, language):
+            if kind == "param" and text != "N":
+                shown = str(macros.placeholder(text))
+                assert shown and (language == "en" or shown != text), f"placeholder {text!r} not translated"
+
+
+def test_help_knows_every_word_the_grammar_accepts():
+    for table in (COMMAND_WORDS, KEYWORDS):
+        for family, by_language in table.items():
+            for words in by_language.values():
+                for word in words:
+                    assert registry.topic_of(word) is not None, f"help {word} has no topic"
+
+
+def test_help_lists_every_command_and_a_topic_lists_only_its_own():
+    ctx_data = registry.help_(_bare_context(), None).data
+    assert {c["name"] for c in ctx_data["commands"]} == {c.name for c in registry.COMMANDS}
+    deal = registry.help_(_bare_context(), "affaire").data
+    assert deal["topic"] == "deal" and {c["name"] for c in deal["commands"]} == {
+        "deal", "deal_stage", "deal_nurture", "deal_snooze"}
+
+
+def _bare_context():
+    from playbook.config import load
+
+    return Context(engine=None, playbook=load(ROOT / "config.toml"), actor="t", language="en")
+
+
+# --- every reply on every surface -------------------------------------------------------------
+
+def _world(engine, playbook) -> None:
+    """The demo, plus the names the examples use (Acme, Acme Renewal) and a rep with nothing due."""
+    load_demo_data(Context(engine=engine, playbook=playbook, actor="demo", clock=lambda: NOW))
+    with session_scope(engine) as s:
+        acme = Account(name="Acme", owner="alice", status="customer", margin_pct=25, employees=300,
+                       exec_sponsor=True, lifetime_value=300_000, annual_revenue=40_000_000)
+        quiet = Account(name="Quiet Co", owner="quentin", status="prospect", employees=5)
+        s.add_all([acme, quiet])
+        s.flush()
+        renewal = Deal(name="Acme Renewal", account_id=acme.id, owner="alice", stage="proposal", amount=50_000)
+        s.add(renewal)
+        s.flush()
+        s.add(StageVisit(deal_id=renewal.id, stage="proposal", entered_at=NOW - timedelta(days=40)))
+
+
+EXTRA_RUNS = ["nudge quentin", "account Nowhere", "deal Nowhere", "accounts tier=9", "deals lost", "bonjour",
+              "checklist Acme Renewal tick nothing", "account Acme set margin=abc", "done Acme 9"]
+
+
+def test_every_reply_renders_on_every_surface_in_both_languages(engine, playbook):
+    _world(engine, playbook)
+    seen: dict[str, list[Reply]] = {}
+    for language in ("en", "fr"):
+        ctx = Context(engine=engine, playbook=playbook, actor="alice", owner="alice", language=language,
+                      clock=lambda: NOW)
+        texts = [e for c in registry.COMMANDS for lang in ("en", "fr") for e in c.examples[lang]] + EXTRA_RUNS
+        for text in texts:
+            reply = registry.run(ctx, text)
+            seen.setdefault(reply.template, []).append(reply)
+            for surface in ["text", *CHAT_SURFACES]:
+                out = render(reply, surface=surface, language=language)
+                assert out, (text, surface)
+                if surface == "text":
+                    assert "Traceback" not in out and out.strip(), text
+    declared = {r for c in registry.COMMANDS for r in c.replies} | {"error", "help"}
+    missing = declared - set(seen)
+    assert not missing, f"no example or extra run returns {sorted(missing)}"
+
+
+@pytest.mark.parametrize("surface", CHAT_SURFACES)
+def test_every_declared_reply_has_a_template_on_every_surface(surface):
+    ext = SURFACES[surface]
+    for command in registry.COMMANDS:
+        for reply in (*command.replies, "error"):
+            assert (TEMPLATES / "text" / f"{reply}.txt.j2").is_file(), reply
+            assert (TEMPLATES / surface / f"{reply}.{ext}.j2").is_file(), f"{reply} has no {surface} template"
+
+
+def _refusal_codes() -> set[str]:
+    codes = set()
+    for path in list((ROOT / "handlers").glob("*.py")) + [ROOT / "handlers" / "reply.py"]:
+        codes |= set(re.findall(r'Refusal\(\s*"([a-z_]+)"', path.read_text(encoding="utf-8")))
+    return codes
+
+
+def test_every_refusal_a_handler_raises_has_its_own_words():
+    """A refusal that fell through to the generic "something went wrong" would leave the user
+    without the fix: each code has its own sentence, in both languages, on every surface."""
+    generic = render(Reply("error", {"error": "internal"}, ok=False), language="en").strip()
+    for code in sorted(_refusal_codes()):
+        data = {"error": code, "name": "X", "field": "f", "value": "v", "expected": "number", "got": "x",
+                "suggestions": [], "known": [], "stages": [], "deal": "D", "status": "won", "limit": 5,
+                "item": "i", "account": "A", "command": "deal", "until": NOW.date(), "today": NOW.date(),
+                "rule": "not_yours", "needs": "manager", "owner": "bob", "verb": "change", "example": None}
+        for language in ("en", "fr"):
+            text = render(Reply("error", data, ok=False), language=language).strip()
+            assert text and text != generic, f"refusal {code!r} has no words of its own"
+            for surface in CHAT_SURFACES:
+                assert render(Reply("error", data, ok=False), surface=surface, language=language)
+
+
+def test_a_reply_without_a_chat_template_falls_back_to_its_text(caplog):
+    """Never silence: a reply with only a text template reaches a chat as that text, and the
+    gap is logged as an error for the team to fix."""
+    reply = Reply("console_goodbye", {})
+    text = render(reply, language="fr").strip()
+    for surface in CHAT_SURFACES:
+        caplog.clear()
+        out = render(reply, surface=surface, language="fr")
+        assert text in str(out)
+        assert any(r.levelname == "ERROR" and "console_goodbye" in r.getMessage() for r in caplog.records)
