@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from playbook.words import fold
+from playbook.words import (
+    AUTO_WORDS, EMPTY_WORDS, LET_GO_WORDS, NO_PROFILE_WORDS, SECTOR_WORDS, SETTABLE_ALIASES, STATUS_WORDS, fold,
+)
 from handlers.reply import Context, Refusal, Reply
 from handlers.records import AccountView, account_views, deal_data, resolve_account, resolve_owner
 from playbook.config import ACCOUNT_FIELDS, PROFILE_IDS, localized
@@ -18,14 +20,6 @@ from store.values import ValueProblem, parse_bool, parse_date, parse_number
 
 KEY_FIELDS = ("status", "industry", "region", "sector", "annual_revenue", "employees", "margin_pct",
               "exec_sponsor", "last_contact", "lifetime_value")
-# What `account X set …` may change, with the French words a rep may type.
-SETTABLE_ALIASES = {
-    "proprietaire": "owner", "statut": "status", "industrie": "industry", "region": "region",
-    "chiffre_affaires": "annual_revenue", "ca": "annual_revenue", "effectif": "employees",
-    "employes": "employees", "marge": "margin", "margin": "margin_pct", "sponsor": "exec_sponsor",
-    "dernier_contact": "last_contact", "valeur_vie": "lifetime_value", "ltv": "lifetime_value",
-    "profil": "profile", "niveau": "tier",
-}
 
 
 def account_summary(view: AccountView, ctx: Context) -> dict[str, Any]:
@@ -83,9 +77,9 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
     profile_id = None
     if profile:
         key = fold(profile)
-        if key in ("let_go", "letgo", "lacher", "laisser_aller", "laisser-aller"):
+        if key in LET_GO_WORDS:
             profile_id = "let_go"
-        elif key in ("none", "aucun"):
+        elif key in NO_PROFILE_WORDS:
             profile_id = "none"
         else:
             profile_id = ctx.playbook.find_profile(profile)
@@ -137,21 +131,20 @@ def _field_value(ctx: Context, field: str, raw: str) -> Any:
     """Reads a value typed in chat for `field`; refuses it politely with what was expected."""
     raw = raw.strip()
     kind = ctx.playbook.field_types.get(field)
-    if raw == "" or fold(raw) in ("none", "aucun", "-", "null", "vide", "empty"):
+    if raw == "" or fold(raw) in EMPTY_WORDS:
         if field == "status":
             raise Refusal("bad_value", field=field, value=raw, expected=" | ".join(ACCOUNT_STATUSES))
         return None
     try:
         if field == "status":
             key = fold(raw)
-            status = {"client": "customer", "ancien": "former", "ancien_client": "former",
-                      "ex-client": "former"}.get(key, key)
+            status = STATUS_WORDS.get(key, key)
             if status not in ACCOUNT_STATUSES:
                 raise ValueProblem("bad_choice", " | ".join(ACCOUNT_STATUSES))
             return status
         if field == "sector":
             key = fold(raw)
-            sector = {"commercial": "commercial", "prive": "commercial", "public": "public"}.get(key)
+            sector = SECTOR_WORDS.get(key)
             if sector is None:
                 raise ValueProblem("bad_choice", " | ".join(SECTORS))
             return sector
@@ -180,7 +173,7 @@ def account_set(ctx: Context, account: str, changes: dict[str, str]) -> Reply:
             raise Refusal("unknown_field", field=key, suggestions=queries.closest(key, settable), known=settable)
         if field == "profile":
             key_ = fold(raw)
-            if key_ in ("auto", "rules", "regles", "none", "aucun", ""):
+            if key_ in AUTO_WORDS + NO_PROFILE_WORDS + ("",):
                 parsed[field] = None
             else:
                 pid = ctx.playbook.find_profile(raw)
@@ -189,7 +182,7 @@ def account_set(ctx: Context, account: str, changes: dict[str, str]) -> Reply:
                                   expected="keep | acquire | win_back | expand | auto")
                 parsed[field] = pid
         elif field == "tier":
-            if fold(raw) in ("auto", "none", "aucun", ""):
+            if fold(raw) in AUTO_WORDS + NO_PROFILE_WORDS + ("",):
                 parsed[field] = None
             elif raw.strip() in ("1", "2", "3"):
                 parsed[field] = int(raw)

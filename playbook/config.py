@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from playbook.rules import Node
-from playbook.words import fold
+from playbook.words import PROFILE_NAMES, fold
 
 LANGUAGES = ("en", "fr")
 PROFILE_IDS = ("keep", "acquire", "win_back", "expand")
@@ -38,13 +38,6 @@ DERIVED_FIELDS: dict[str, str] = {
     "conversion_likelihood": "number",
 }
 TIER_SOURCES = ("fit",)
-# The method's own words, accepted wherever a profile is named (KARE in English, GARE in French).
-PROFILE_NAMES = {
-    "keep": "keep", "garder": "keep", "k": "keep", "g": "keep",
-    "acquire": "acquire", "acquerir": "acquire", "a": "acquire",
-    "win_back": "win_back", "winback": "win_back", "reconquerir": "win_back", "r": "win_back",
-    "expand": "expand", "etendre": "expand", "e": "expand",
-}
 
 
 

@@ -47,6 +47,28 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "skipped": {"en": ("skipped",), "fr": ("sautees", "sautee", "brulees", "brulee")},
 }
 
+# The method's own words, accepted wherever a profile is named (KARE in English, GARE in French).
+PROFILE_NAMES = {
+    "keep": "keep", "garder": "keep", "k": "keep", "g": "keep",
+    "acquire": "acquire", "acquerir": "acquire", "a": "acquire",
+    "win_back": "win_back", "winback": "win_back", "reconquerir": "win_back", "r": "win_back",
+    "expand": "expand", "etendre": "expand", "e": "expand",
+}
+LET_GO_WORDS = ("let_go", "letgo", "lacher", "laisser_aller", "laisser-aller")
+NO_PROFILE_WORDS = ("none", "aucun")
+
+# What `account X set …` may change, with the French words a rep may type.
+SETTABLE_ALIASES = {
+    "proprietaire": "owner", "statut": "status", "industrie": "industry", "region": "region",
+    "chiffre_affaires": "annual_revenue", "ca": "annual_revenue", "effectif": "employees",
+    "employes": "employees", "marge": "margin", "margin": "margin_pct", "sponsor": "exec_sponsor",
+    "dernier_contact": "last_contact", "valeur_vie": "lifetime_value", "ltv": "lifetime_value",
+    "profil": "profile", "niveau": "tier",
+}
+# Account statuses and sectors as people type them in chat (imports have their own, wider tables).
+STATUS_WORDS = {"client": "customer", "ancien": "former", "ancien_client": "former", "ex-client": "former"}
+SECTOR_WORDS = {"commercial": "commercial", "prive": "commercial", "public": "public"}
+
 # Filter keys of lists, and the owner synonyms used wherever a person is named.
 OWNER_KEYS = ("owner", "proprietaire", "rep", "commercial")
 TIER_KEYS = ("tier", "niveau")

@@ -1,0 +1,92 @@
+"""What every Slack listener shares: who is speaking (as a handler context), the registry call
+on a worker thread, the reply rendered as Block Kit, the answer sent where the user asked, and
+the once-only claims that make redeliveries and double clicks count once."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+from sqlalchemy.engine import Engine
+
+from bot.render import render
+from bot.slack.client import SlackSettings, message_for
+from bot.slack.people import PLATFORM, person
+from handlers import registry
+from handlers.conversations import claim
+from handlers.people import ChatPerson
+from handlers.reply import Context, Reply
+from playbook.config import Playbook, localized
+
+log = logging.getLogger("gare.slack")
+
+# Replies that only show data may be shared in the channel (the registry says which); changes
+# are never re-run.
+SHAREABLE = registry.SHAREABLE
+# Two identical clicks this close together are one click (a double-click, a slow network).
+DOUBLE_CLICK = timedelta(seconds=10)
+
+
+class ShellBase:
+    engine: Engine
+    playbook: Playbook
+    settings: SlackSettings
+    clock: Callable[[], datetime]
+
+    async def _claim(self, kind: str, identity: str, window: timedelta | None = None) -> bool:
+        return await asyncio.to_thread(claim, self.engine, PLATFORM, kind, identity, self.clock(), window)
+
+    async def _who(self, client, user_id: str, timeout: float | None = None) -> tuple[ChatPerson, Context]:
+        """Who speaks, as a handler context. With a timeout (work before an ack), a slow Slack
+        leaves the person unnamed rather than the ack late."""
+        managers = tuple(team.manager for team in self.playbook.teams)
+        try:
+            p = await asyncio.wait_for(person(client, self.engine, user_id, self.clock, managers), timeout)
+        except asyncio.TimeoutError:
+            p = ChatPerson(user_id, None, None, None, None)
+        ctx = Context(engine=self.engine, playbook=self.playbook, actor=p.actor, owner=p.owner,
+                      language=p.language, clock=self.clock, platform=PLATFORM)
+        return p, ctx
+
+    def _extra(self, ctx: Context, **extra: Any) -> dict[str, Any]:
+        stages = [{"id": s.id, "name": localized(s.name, ctx.language)} for s in self.playbook.stages]
+        return {"stages": stages, **extra}
+
+    def _message(self, ctx: Context, reply: Reply, **extra: Any) -> dict[str, Any]:
+        return message_for(reply, language=ctx.language, currency=self.playbook.currency, **self._extra(ctx, **extra))
+
+    def _view(self, ctx: Context, template: str, data: Any, **extra: Any) -> dict[str, Any]:
+        return render(Reply(template, data), surface="slack", language=ctx.language, currency=self.playbook.currency,
+                      **self._extra(ctx, **extra))
+
+    async def _invoke(self, ctx: Context, command: str, /, **args) -> Reply:
+        """A declared command called on a worker thread, checked and caught like a typed one."""
+        return await asyncio.to_thread(registry.invoke, ctx, command, **args)
+
+    async def _run_text(self, ctx: Context, text: str) -> Reply:
+        return await asyncio.to_thread(registry.run, ctx, text)
+
+    async def _answer(self, body: dict, ctx: Context, reply: Reply, *, command: str | None = None, page: int = 1,
+                      replace: bool = False) -> None:
+        """Show a reply to the one user who asked: through the request's response_url (an
+        ephemeral message, with "Share in channel" when it only shows data), or as a direct
+        message when the request came from the App Home."""
+        shareable = reply.ok and reply.template in SHAREABLE and command is not None
+        message = self._message(ctx, reply, ephemeral=shareable, command=command, page=page)
+        url = body.get("response_url")
+        if url:
+            await AsyncWebhookClient(url).send(response_type="ephemeral", replace_original=replace,
+                                               text=message["text"], blocks=message["blocks"])
+            return
+        user = (body.get("user") or {}).get("id") or body.get("user_id")
+        await self.client.chat_postMessage(channel=user, text=message["text"], blocks=message["blocks"])
+
+    async def _double_click(self, body: dict, action: dict) -> bool:
+        """True when this click repeats an identical one a moment ago (then it is dropped)."""
+        container = body.get("container") or {}
+        identity = ":".join(str(x) for x in ("action", (body.get("user") or {}).get("id"),
+                                             container.get("message_ts") or container.get("view_id"),
+                                             action.get("action_id"), action.get("block_id"), action.get("value")))
+        return not await self._claim("action", identity, DOUBLE_CLICK)

@@ -1,0 +1,31 @@
+"""The App Home: each person's dashboard, published when they open it and after a change made
+from it."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.base import ShellBase
+
+log = logging.getLogger("gare.slack")
+from handlers import registry
+from handlers.dashboard import home
+
+
+class HomeListeners(ShellBase):
+    async def _publish_home(self, client, user_id: str) -> None:
+        p, ctx = await self._who(client, user_id)
+        reply = await asyncio.to_thread(registry.guarded, ctx, lambda: home(ctx), "home")
+        if not reply.ok:
+            return
+        try:
+            await client.views_publish(user_id=user_id, view=self._view(ctx, "home", reply.data))
+        except SlackApiError as exc:
+            log.warning("views.publish failed for %s: %s", user_id, exc.response.get("error"))
+
+    async def on_home_opened(self, event: dict, client, **_) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        await self._publish_home(client, event["user"])

@@ -1,0 +1,135 @@
+"""Modals: edit an account, nurture or snooze a deal. Opened by a button, submitted once (the
+view id is claimed), refused values shown beside their field, the result shown where the button was."""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import timedelta
+
+from slack_sdk.errors import SlackApiError
+
+from bot.slack.base import ShellBase
+
+log = logging.getLogger("gare.slack")
+from bot.render import render
+from bot.slack.people import PLATFORM
+from handlers.conversations import release
+from playbook.config import DERIVED_FIELDS
+
+SNOOZE_DEFAULT_DAYS = 14
+
+
+class ModalListeners(ShellBase):
+    def _origin(self, body: dict, name: str) -> str:
+        """What a modal needs to answer where the button was: private_metadata (3,000 chars max)."""
+        container = body.get("container") or {}
+        meta = {"n": name, "r": body.get("response_url"), "home": container.get("type") == "view"}
+        return json.dumps(meta, ensure_ascii=False)[:3000]
+
+    async def _open_modal(self, client, body: dict, view: dict) -> None:
+        try:
+            await client.views_open(trigger_id=body["trigger_id"], view=view)
+        except SlackApiError as exc:  # an expired trigger (over 3 s) or a closed client
+            log.info("views.open failed: %s", exc.response.get("error"))
+
+    async def on_edit_account(self, ack, body: dict, action: dict, client, **_) -> None:
+        await ack()
+        if await self._double_click(body, action):
+            return
+        p, ctx = await self._who(client, body["user"]["id"])
+        reply = await self._invoke(ctx, "account", account=action["value"])
+        if not reply.ok:
+            await self._answer(body, ctx, reply)
+            return
+        custom = [f for f in self.playbook.field_types if f not in reply.data["fields"]
+                  and f not in ("name", "owner") and f not in DERIVED_FIELDS]
+        view = self._view(ctx, "account_edit_modal", reply.data, metadata=self._origin(body, reply.data["account"]),
+                          custom_fields=custom)
+        await self._open_modal(client, body, view)
+
+    async def on_nurture_button(self, ack, body: dict, action: dict, client, **_) -> None:
+        await ack()
+        if await self._double_click(body, action):
+            return
+        p, ctx = await self._who(client, body["user"]["id"])
+        reply = await self._invoke(ctx, "deal", deal=action["value"])
+        if not reply.ok:
+            await self._answer(body, ctx, reply)
+            return
+        await self._open_modal(client, body, self._view(ctx, "deal_nurture_modal", reply.data,
+                                                        metadata=self._origin(body, reply.data["deal"])))
+
+    async def on_snooze_button(self, ack, body: dict, action: dict, client, **_) -> None:
+        await ack()
+        if await self._double_click(body, action):
+            return
+        p, ctx = await self._who(client, body["user"]["id"])
+        reply = await self._invoke(ctx, "deal", deal=action["value"])
+        if not reply.ok:
+            await self._answer(body, ctx, reply)
+            return
+        until = reply.data.get("snoozed_until") or ctx.today() + timedelta(days=SNOOZE_DEFAULT_DAYS)
+        await self._open_modal(client, body, self._view(ctx, "deal_snooze_modal", reply.data,
+                                                        metadata=self._origin(body, reply.data["deal"]),
+                                                        default_until=until.isoformat()))
+
+    @staticmethod
+    def _values(view: dict) -> dict[str, str]:
+        """The modal's inputs by block id, as text the handlers read like typed values."""
+        out = {}
+        for block_id, elements in (view.get("state") or {}).get("values", {}).items():
+            element = elements.get("value") or next(iter(elements.values()), {})
+            kind = element.get("type")
+            if kind == "static_select":
+                value = (element.get("selected_option") or {}).get("value")
+            elif kind == "datepicker":
+                value = element.get("selected_date")
+            else:
+                value = element.get("value")
+            out[block_id] = value or ""
+        return out
+
+    async def _submit(self, ack, body: dict, view: dict, client, call, field_blocks: dict[str, str]) -> None:
+        """A modal submission: handled once (the view id is claimed), refused values shown next
+        to their field (response_action errors), then the result shown where the button was."""
+        identity = f"view:{view['id']}"
+        if not await self._claim("view", identity):
+            await ack()
+            return
+        p, ctx = await self._who(client, body["user"]["id"], timeout=1.5)
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = self._values(view)
+        command, args = call(meta.get("n"), values)
+        reply = await self._invoke(ctx, command, **args)
+        if not reply.ok:
+            await asyncio.to_thread(release, self.engine, PLATFORM, identity)
+            field = reply.data.get("field") or reply.data.get("error")
+            block = field_blocks.get(field) or next(iter(values), None)
+            text = render(reply, surface="text", language=ctx.language, currency=self.playbook.currency).strip()
+            await ack(response_action="errors", errors={block: text[:300]})
+            return
+        await ack()
+        origin = {"response_url": meta.get("r"), "user": {"id": body["user"]["id"]}}
+        await self._answer(origin, ctx, reply)
+        if meta.get("home"):
+            await self._publish_home(client, body["user"]["id"])
+
+    async def on_account_edit_submit(self, ack, body: dict, view: dict, client, **_) -> None:
+        def save(name, values):
+            changes = {block[2:]: value for block, value in values.items() if block.startswith("f_")}
+            return "account_set", {"account": name, "changes": changes}
+        blocks = {b[2:]: b for b in (view.get("state") or {}).get("values", {}) if b.startswith("f_")}
+        await self._submit(ack, body, view, client, save, blocks)
+
+    async def on_nurture_submit(self, ack, body: dict, view: dict, client, **_) -> None:
+        await self._submit(ack, body, view, client,
+                           lambda name, values: ("deal_nurture", {"deal": name, "reason": values.get("reason") or None}),
+                           {"reason": "reason", "deal_closed": "reason"})
+
+    async def on_snooze_submit(self, ack, body: dict, view: dict, client, **_) -> None:
+        await self._submit(ack, body, view, client,
+                           lambda name, values: ("deal_snooze", {"deal": name, "until": values.get("until") or "",
+                                                                 "reason": values.get("reason")}),
+                           {"until": "until", "snooze_not_future": "until", "reason": "reason",
+                            "snooze_reason_missing": "reason", "deal_closed": "reason"})
