@@ -225,7 +225,7 @@ def account_set(ctx: Context, account: str, changes: dict[str, str]) -> Reply:
         if diff:
             acc.updated_at = utcnow()
             session.add(acc)
-            queries.audit(session, ctx.actor, "account", "update", entity_id=acc.id, entity_name=acc.name,
+            queries.audit(session, ctx.who, "account", "update", entity_id=acc.id, entity_name=acc.name,
                           changes=diff)
             session.flush()
         view = account_views(session, ctx, [acc])[0]

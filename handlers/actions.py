@@ -64,7 +64,7 @@ def action_done(ctx: Context, account: str, number: str) -> Reply:
             raise Refusal("bad_value", field="N", value=number, expected=f"1 … {len(ids)}")
         action_id = ids[int(number) - 1]
         session.add(ActionDone(account_id=found.id, action_id=action_id, done_by=ctx.actor, done_at=ctx.now()))
-        queries.audit(session, ctx.actor, "account", "action_done", entity_id=found.id, entity_name=found.name,
+        queries.audit(session, ctx.who, "account", "action_done", entity_id=found.id, entity_name=found.name,
                       changes={"action": action_id})
         session.flush()
         remaining = due_actions(ctx, view, last_done(session, [found.id]))

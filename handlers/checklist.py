@@ -80,7 +80,7 @@ def checklist_answer(ctx: Context, name: str, answers: dict[str, str]) -> Reply:
         kind, deal, account = _subject(session, name)
         subject_id = deal.id if deal is not None else account.id
         for (item_kind, item_id), value in parsed:
-            queries.save_checklist_answer(session, kind, subject_id, item_kind, item_id, value, ctx.actor)
+            queries.save_checklist_answer(session, kind, subject_id, item_kind, item_id, value, ctx.who)
         session.flush()
         data = checklist_data(session, ctx, kind, deal, account)
     data["answered"] = [{"kind": k, "id": i, "answer": v} for (k, i), v in parsed]

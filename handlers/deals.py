@@ -48,12 +48,12 @@ def deal_stage(ctx: Context, deal: str, stage: str) -> Reply:
         if was_nurture:
             # Back from nurture: the buyer has matured; the deal re-enters the rep's pipeline.
             d.status, d.nurture_reason = "open", None
-            queries.audit(session, ctx.actor, "deal", "reopen", entity_id=d.id, entity_name=d.name,
+            queries.audit(session, ctx.who, "deal", "reopen", entity_id=d.id, entity_name=d.name,
                           changes={"status": ["nurture", "open"]})
         if d.stage == spec.id:
             queries.reopen_visit(session, d, ctx.now())
         else:
-            queries.move_stage(session, d, spec.id, ctx.now(), ctx.actor)
+            queries.move_stage(session, d, spec.id, ctx.now(), ctx.who)
         d.updated_at = utcnow()
         session.add(d)
         session.flush()
@@ -78,7 +78,7 @@ def deal_nurture(ctx: Context, deal: str, reason: str | None = None) -> Reply:
         d.status, d.nurture_reason, d.updated_at = "nurture", reason, utcnow()
         queries.close_open_visits(session, d, ctx.now())
         session.add(d)
-        queries.audit(session, ctx.actor, "deal", "nurture", entity_id=d.id, entity_name=d.name,
+        queries.audit(session, ctx.who, "deal", "nurture", entity_id=d.id, entity_name=d.name,
                       changes={"status": ["open", "nurture"], "reason": [None, reason]})
         session.flush()
         data = _one(session, ctx, d)
@@ -142,7 +142,7 @@ def deal_snooze(ctx: Context, deal: str, until, reason: str | None = None) -> Re
             raise Refusal("deal_closed", deal=d.name, status=d.status)
         unchanged = d.snoozed_until == until and d.snooze_reason == reason
         if not unchanged:
-            queries.audit(session, ctx.actor, "deal", "snooze", entity_id=d.id, entity_name=d.name,
+            queries.audit(session, ctx.who, "deal", "snooze", entity_id=d.id, entity_name=d.name,
                           changes={"snoozed_until": [d.snoozed_until, until], "snooze_reason": [d.snooze_reason, reason]})
             d.snoozed_until, d.snooze_reason, d.updated_at = until, reason, utcnow()
             session.add(d)

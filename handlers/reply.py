@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from playbook.config import Playbook
 from playbook.permissions import Person, may
+from store.queries import Actor
 
 
 @dataclass
@@ -68,6 +69,11 @@ class Context:
             raise Refusal("not_allowed", rule=denied.code, needs=denied.needs, owner=denied.owner, verb=verb)
 
     authorize = require
+
+    @property
+    def who(self) -> Actor:
+        """What the audit records about the speaker."""
+        return Actor(self.actor, self.platform, self.platform_user_id)
 
     def now(self) -> datetime:
         return self.clock()

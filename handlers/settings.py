@@ -38,7 +38,7 @@ def settings(ctx: Context, changes: dict[str, str]) -> Reply:
         if changes:
             row.muted, row.updated_by, row.updated_at = sorted(muted), ctx.actor, utcnow()
             session.add(row)
-            queries.audit(session, ctx.actor, "settings", "update", entity_name=ctx.owner, changes=changes)
+            queries.audit(session, ctx.who, "settings", "update", entity_name=ctx.owner, changes=changes)
         day = row.nudge_day if row.nudge_day is not None else nudge_day(ctx, None)
         return Reply("settings", {"owner": ctx.owner, "day": day, "chosen_day": row.nudge_day,
                                   "muted": sorted(muted), "categories": list(CATEGORIES), "changed": bool(changes)})

@@ -110,6 +110,31 @@ class ChatUser(SQLModel, table=True):
     checked_at: Optional[datetime] = None
 
 
+class Person(SQLModel, table=True):
+    """Someone of the sales team: the owner name the CRM puts on accounts and deals, their role,
+    team and manager, and the ids that reach them. A chat user is a person only through an id
+    linked here or a verified e-mail on the playbook's domains, never through a name."""
+
+    __tablename__ = "person"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    owner: str = Field(max_length=120)                      # as on accounts and deals
+    owner_key: str = Field(max_length=120, unique=True)     # owner folded (case, accents)
+    name: Optional[str] = Field(default=None, max_length=200)
+    email: Optional[str] = Field(default=None, max_length=254, unique=True)  # lower case
+    role: str = Field(default="rep", max_length=20)         # rep, manager, admin
+    team: Optional[str] = Field(default=None, max_length=120)
+    manager: Optional[str] = Field(default=None, max_length=120)  # the manager's owner name
+    language: Optional[str] = Field(default=None, max_length=5)
+    active: bool = True
+    slack_id: Optional[str] = Field(default=None, max_length=40, unique=True)
+    teams_id: Optional[str] = Field(default=None, max_length=64, unique=True)  # AAD object id
+    upn: Optional[str] = Field(default=None, max_length=254)
+    crm_id: Optional[str] = Field(default=None, max_length=64, unique=True)   # CRM user id (owner ids)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class AuditRecord(SQLModel, table=True):
     """Who changed what, and when: every write goes through here."""
 
@@ -118,8 +143,11 @@ class AuditRecord(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     at: datetime = Field(default_factory=utcnow, index=True)
     actor: str = Field(max_length=120)
+    # Where the change came from: console, slack, teams, import...; and the platform's user id.
+    platform: Optional[str] = Field(default=None, max_length=20)
+    platform_user_id: Optional[str] = Field(default=None, max_length=64)
     entity: str = Field(max_length=20)
-    entity_id: Optional[int] = None
+    entity_id: Optional[int] = Field(default=None, index=True)
     entity_name: Optional[str] = Field(default=None, max_length=200)
     action: str = Field(max_length=40)
     changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
 from sqlalchemy import func
@@ -32,10 +33,21 @@ def deal_record(d: Deal, account_name: str | None = None) -> dict[str, Any]:
     }
 
 
-def audit(session: Session, actor: str, entity: str, action: str, *, entity_id: int | None = None,
+@dataclass(frozen=True)
+class Actor:
+    """Who made a change, for the audit: the person's owner name (or the operator's), the
+    platform the change came from, and their user id there."""
+    name: str
+    platform: str | None = None
+    platform_user_id: str | None = None
+
+
+def audit(session: Session, actor: "str | Actor", entity: str, action: str, *, entity_id: int | None = None,
           entity_name: str | None = None, changes: dict[str, Any] | None = None) -> None:
-    session.add(AuditRecord(actor=actor or "unknown", entity=entity, action=action, entity_id=entity_id,
-                            entity_name=entity_name, changes=jsonable(changes or {})))
+    who = actor if isinstance(actor, Actor) else Actor(actor)
+    session.add(AuditRecord(actor=(who.name or "unknown")[:120], platform=who.platform,
+                            platform_user_id=who.platform_user_id, entity=entity, action=action,
+                            entity_id=entity_id, entity_name=entity_name, changes=jsonable(changes or {})))
 
 
 def jsonable(value: Any) -> Any:
@@ -165,7 +177,7 @@ def account_names(session: Session, account_ids: Iterable[int]) -> dict[int, str
     return out
 
 
-def move_stage(session: Session, deal: Deal, stage: str, at, actor: str) -> None:
+def move_stage(session: Session, deal: Deal, stage: str, at, actor: "str | Actor") -> None:
     """Close the current stage visit and open the next: the indicator needs the full history."""
     if deal.stage == stage:
         return
@@ -194,16 +206,17 @@ def checklist_answers(session: Session, subject: str, subject_ids: Sequence[int]
 
 
 def save_checklist_answer(session: Session, subject: str, subject_id: int, item_kind: str, item_id: str,
-                          answer: bool, actor: str) -> None:
+                          answer: bool, actor: "str | Actor") -> None:
     row = session.exec(select(ChecklistAnswer).where(
         ChecklistAnswer.subject == subject, ChecklistAnswer.subject_id == subject_id,
         ChecklistAnswer.item_kind == item_kind, ChecklistAnswer.item_id == item_id)).first()
     before = row.answer if row else None
+    name = actor.name if isinstance(actor, Actor) else actor
     if row is None:
         row = ChecklistAnswer(subject=subject, subject_id=subject_id, item_kind=item_kind, item_id=item_id,
-                              answer=answer, answered_by=actor)
+                              answer=answer, answered_by=name)
     else:
-        row.answer, row.answered_by, row.answered_at = answer, actor, utcnow()
+        row.answer, row.answered_by, row.answered_at = answer, name, utcnow()
     session.add(row)
     audit(session, actor, subject, "checklist", entity_id=subject_id,
           changes={f"{item_kind}:{item_id}": [before, answer]})
