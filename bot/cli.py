@@ -23,7 +23,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="database URL (default: $DATABASE_URL, else the SQLite file "
                              f"{default_sqlite_path()})")
     common.add_argument("--as", dest="as_user", metavar="USER", default=argparse.SUPPRESS,
-                        help="who is speaking (default: your OS user)")
+                        help="act as this person of the directory, with their permissions "
+                             "(default: you, the local operator, as an admin)")
     common.add_argument("--lang", choices=("en", "fr"), default=argparse.SUPPRESS,
                         help="reply language (default: the playbook's)")
 
@@ -74,7 +75,10 @@ class App:
         self.config_path = playbook_config.locate(getattr(args, "config", None))
         self.playbook = playbook_config.load(self.config_path)
         self.db_url = resolve_url(getattr(args, "db", None))
-        self.user = getattr(args, "as_user", None) or os.environ.get("GARE_USER") or _os_user()
+        # --as OWNER (or GARE_USER) acts as that person, with their permissions; without it the
+        # command is the local operator's, an admin.
+        self.as_owner = getattr(args, "as_user", None) or os.environ.get("GARE_USER") or None
+        self.user = self.as_owner or _os_user()
         self.language = getattr(args, "lang", None) or os.environ.get("GARE_LANG") or self.playbook.language
         self._engine = None
 
@@ -85,8 +89,10 @@ class App:
         return self._engine
 
     def context(self) -> Context:
-        return Context(engine=self.engine, playbook=self.playbook, actor=self.user, owner=self.user,
-                       language=self.language, platform="console")
+        from handlers.people import console_context
+
+        return console_context(self.engine, self.playbook, as_owner=self.as_owner, operator_name=self.user,
+                               language=self.language)
 
     def show(self, reply: Reply, stream=None) -> None:
         stream = stream or (sys.stdout if reply.ok else sys.stderr)

@@ -18,15 +18,18 @@ from bot.charts import digest_chart
 from bot.nudges import DeliveryFailed
 from bot.render import render
 from bot.slack.client import DEFAULT_API_URL, SlackSettings, make_web_client, post_reply
-from bot.slack.people import slack_user_of_owner
+from bot.slack.people import PLATFORM, lookup_by_email
+from handlers.directory import Recipient
+from handlers.people import identify
 from handlers.reply import Reply
+from playbook.words import fold
 from playbook.config import Playbook
 
 log = logging.getLogger("gare.delivery")
 # Errors that retrying in this run will not fix: reported in the run's summary.
 PERMANENT = {"channel_not_found", "not_in_channel", "is_archived", "user_not_found", "account_inactive",
              "cannot_dm_bot", "user_disabled", "invalid_auth", "not_authed", "missing_scope", "restricted_action",
-             "msg_too_long", "invalid_blocks", "no_permission", "unknown_recipient"}
+             "msg_too_long", "invalid_blocks", "no_permission", "not_in_slack"}
 
 
 def chart_for(data: dict, language: str) -> bytes | None:
@@ -38,6 +41,8 @@ def chart_for(data: dict, language: str) -> bytes | None:
 
 
 class SlackCourier:
+    platform = PLATFORM
+
     def __init__(self, engine: Engine, playbook: Playbook, settings: SlackSettings, *,
                  sleep: Callable[[float], None] = time.sleep, monotonic: Callable[[], float] = time.monotonic,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
@@ -63,23 +68,29 @@ class SlackCourier:
                 self.sleep(wait)
         self.last_post[channel] = self.monotonic()
 
-    async def _channel(self, owner: str) -> str:
-        channel = self.playbook.nudges.channel_for(owner)
+    async def _channel(self, recipient: Recipient) -> str:
+        """The rep's channel from the playbook, else a DM with their linked Slack account, else
+        with the member Slack finds by their e-mail (linked then, under the same rules as a
+        sign-in: a full member, an address on the playbook's domains)."""
+        channel = self.playbook.nudges.channel_for(recipient.owner)
         if channel != "dm":
             return channel
-        who = owner
-        domain = self.playbook.nudges.email_domain
-        if "@" not in owner and domain:
-            who = f"{owner}@{domain}"
-        user = await slack_user_of_owner(self.client, self.engine, who, self.clock)
-        if user is None and who != owner:
-            user = await slack_user_of_owner(self.client, self.engine, owner, self.clock)
+        user = recipient.slack_id
+        if user is None and recipient.email:
+            found = await lookup_by_email(self.client, recipient.email)
+            if found is not None:
+                user_id, profile = found
+                identity = await asyncio.to_thread(identify, self.engine, self.playbook, PLATFORM, user_id,
+                                                   self.clock(), profile)
+                if identity.person.owner is not None and fold(identity.person.owner) == fold(recipient.owner):
+                    user = user_id
         if user is None:
-            raise DeliveryFailed("unknown_recipient")
+            raise DeliveryFailed("not_in_slack")
         opened = await self.client.conversations_open(users=user)
         return opened["channel"]["id"]
 
-    async def _deliver(self, recipient: str, reply: Reply, language: str, chart: bytes | None) -> tuple[str, str]:
+    async def _deliver(self, recipient: Recipient, reply: Reply, language: str,
+                       chart: bytes | None) -> tuple[str, str]:
         channel = await self._channel(recipient)
         self._pace(channel)
         ts = await post_reply(self.client, channel, reply, language=language, currency=self.playbook.currency)
@@ -89,10 +100,11 @@ class SlackCourier:
                 await self.client.files_upload_v2(channel=channel, thread_ts=ts, file=chart,
                                                   filename="gare-digest.png", title=title)
             except SlackApiError as exc:  # the text already went out; the chart is a bonus
-                log.warning("chart upload failed for %s: %s", recipient, exc.response.get("error"))
+                log.warning("chart upload failed for %s: %s", recipient.owner, exc.response.get("error"))
         return channel, ts
 
-    def deliver(self, recipient: str, reply: Reply, language: str, chart: bytes | None = None) -> tuple[str, str]:
+    def deliver(self, recipient: Recipient, reply: Reply, language: str,
+                chart: bytes | None = None) -> tuple[str, str]:
         try:
             return self._run(self._deliver(recipient, reply, language, chart))
         except SlackApiError as exc:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from bot.render import render
 from playbook.words import fold
 from handlers import digest
+from handlers.directory import Recipient
 from handlers.reply import Context, Reply
 from playbook.config import Playbook
 from store import queries
@@ -34,8 +35,11 @@ class DeliveryFailed(Exception):
 
 
 class Courier(Protocol):
-    def deliver(self, recipient: str, reply: Reply, language: str, chart: bytes | None = None) -> tuple[str, str]:
-        """Posts the reply to the recipient (an owner name); returns (channel, message id)."""
+    platform: str
+
+    def deliver(self, recipient: Recipient, reply: Reply, language: str,
+                chart: bytes | None = None) -> tuple[str, str]:
+        """Posts the reply to the recipient; returns (channel, message id)."""
 
 
 @dataclass
@@ -47,21 +51,20 @@ class RunSummary:
     nothing_to_say: list[str] = field(default_factory=list)
     not_today: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    unreachable: list[tuple[str, str]] = field(default_factory=list)  # (recipient, why): not sent
+    reach: list[tuple[str, str]] = field(default_factory=list)        # (recipient, how they are reached)
     previews: list[tuple[str, str]] = field(default_factory=list)  # dry run: (recipient, text)
 
     def as_data(self) -> dict:
         return {"kind": self.kind, "period": self.period, "sent": self.sent, "already_sent": self.already_sent,
                 "nothing_to_say": self.nothing_to_say, "not_today": self.not_today,
-                "failed": [{"recipient": r, "error": e} for r, e in self.failed], "previews": len(self.previews)}
+                "failed": [{"recipient": r, "error": e} for r, e in self.failed],
+                "unreachable": [{"recipient": r, "reason": e} for r, e in self.unreachable],
+                "reach": [{"recipient": r, "how": h} for r, h in self.reach], "previews": len(self.previews)}
 
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def recipient_language(engine: Engine, playbook: Playbook, owner: str) -> str:
-    with session_scope(engine) as session:
-        return queries.owner_language(session, owner) or playbook.language
 
 
 def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable[[], datetime],
@@ -75,23 +78,30 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
     ledger_kind = "rep_nudge" if kind == "reps" else "manager_digest"
     summary = RunSummary(kind=ledger_kind, period=digest.period_of(ctx))
     with session_scope(engine) as session:
-        recipients = digest.reps(session, ctx) if kind == "reps" else digest.managers(ctx)
+        recipients = digest.reps(session, ctx) if kind == "reps" else digest.managers(session, ctx)
         settings = digest.rep_settings(session)
     if to:
-        recipients = [r for r in recipients if fold(r) == fold(to)] or [to]
+        recipients = [r for r in recipients if fold(r.owner) == fold(to)] or [
+            Recipient(to, "rep", None, problem="not_in_directory")]
     today = ctx.now().astimezone(playbook.tz).weekday()
     session_factory = lambda: session_scope(engine)  # noqa: E731
 
-    for recipient in recipients:
+    for person in recipients:
+        recipient = person.owner
         setting = settings.get(fold(recipient))
         if kind == "reps" and due_today_only and digest.nudge_day(ctx, setting) != today:
             summary.not_today.append(recipient)
             continue
+        if person.problem is not None:
+            # Nobody to send it to: said in the summary with the fix, never claimed as sent.
+            summary.unreachable.append((recipient, person.problem))
+            continue
+        summary.reach.append((recipient, person.reach(courier.platform if courier else "slack")))
         if not dry_run and not queries.claim_send(session_factory, ledger_kind, summary.period, recipient, worker,
                                                   clock(), STALE_CLAIM):
             summary.already_sent.append(recipient)
             continue
-        language = recipient_language(engine, playbook, recipient)
+        language = person.language or playbook.language
         ctx.language = language
         try:
             with session_scope(engine) as session:
@@ -110,7 +120,7 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
                 summary.previews.append((recipient, render(reply, language=language, currency=playbook.currency)))
                 continue
             chart = chart_maker(reply.data, language) if (chart_maker and kind == "managers") else None
-            channel, ts = courier.deliver(recipient, reply, language, chart)
+            channel, ts = courier.deliver(person, reply, language, chart)
             queries.finish_send(session_factory, ledger_kind, summary.period, recipient, "sent", now=clock(),
                                 channel=channel, ts=ts)
             if kind == "managers":

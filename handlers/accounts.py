@@ -9,7 +9,9 @@ from playbook.words import (
     AUTO_WORDS, EMPTY_WORDS, LET_GO_WORDS, NO_PROFILE_WORDS, SECTOR_WORDS, SETTABLE_ALIASES, STATUS_WORDS, fold,
 )
 from handlers.reply import Context, Refusal, Reply
-from handlers.records import AccountView, account_views, deal_data, resolve_account, resolve_owner
+from handlers.records import (
+    AccountView, account_views, deal_data, known_owner, list_owners, resolve_account,
+)
 from playbook.config import ACCOUNT_FIELDS, PROFILE_IDS, localized
 from playbook.profiles import common_actions
 from playbook.tiers import pyramid
@@ -73,7 +75,8 @@ def account_data(view: AccountView, ctx: Context) -> dict[str, Any]:
     }
 
 
-def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, owner: str | None = None) -> Reply:
+def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, owner: str | None = None,
+             everyone: bool = False) -> Reply:
     profile_id = None
     if profile:
         key = fold(profile)
@@ -86,8 +89,9 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
             if profile_id is None:
                 raise Refusal("unknown_profile", name=profile)
     with session_scope(ctx.engine) as session:
-        owner = resolve_owner(session, ctx, owner)
-        views = account_views(session, ctx, queries.list_accounts(session, owner=owner), with_timings=False)
+        owners = list_owners(session, ctx, owner, everyone)
+        views = account_views(session, ctx, queries.list_accounts(session, owners=owners), with_timings=False)
+    owner, team_of = _scope(ctx, owner, owners)
     rows = []
     for view in views:
         s = view.assessment
@@ -101,14 +105,24 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
             continue
         rows.append(account_summary(view, ctx))
     rows.sort(key=lambda r: (r["tier"], -r["score"], fold(r["account"])))
-    return Reply("accounts", {"filters": {"profile": profile_id, "tier": tier, "owner": owner},
+    return Reply("accounts", {"filters": {"profile": profile_id, "tier": tier, "owner": owner, "team_of": team_of},
                               "accounts": rows, "count": len(rows)})
 
 
-def tiers(ctx: Context, tier: int | None = None, owner: str | None = None) -> Reply:
+def _scope(ctx: Context, owner: str | None, owners: list[str] | None) -> tuple[str | None, str | None]:
+    """(the one owner a list shows, the manager whose team it shows)."""
+    if owners is None:
+        return None, None
+    if owner is not None or len(owners) == 1 and fold(owners[0]) != fold(ctx.person.owner or ""):
+        return owners[0], None
+    return None, ctx.person.owner
+
+
+def tiers(ctx: Context, tier: int | None = None, owner: str | None = None, everyone: bool = False) -> Reply:
     with session_scope(ctx.engine) as session:
-        owner = resolve_owner(session, ctx, owner)
-        views = account_views(session, ctx, queries.list_accounts(session, owner=owner), with_timings=False)
+        owners = list_owners(session, ctx, owner, everyone)
+        views = account_views(session, ctx, queries.list_accounts(session, owners=owners), with_timings=False)
+    owner, team_of = _scope(ctx, owner, owners)
     shape = pyramid(v.assessment.tier.tier for v in views)
     top = {1: [], 2: [], 3: []}
     at_risk = []
@@ -117,7 +131,7 @@ def tiers(ctx: Context, tier: int | None = None, owner: str | None = None) -> Re
         if v.assessment.tier.at_risk:
             at_risk.append(v.account.name)
     return Reply("tiers", {
-        "owner": owner,
+        "owner": owner, "team_of": team_of,
         "counts": {str(k): n for k, n in shape["counts"].items()},
         "total": shape["total"],
         "is_pyramid": shape["is_pyramid"],
@@ -193,6 +207,11 @@ def account_set(ctx: Context, account: str, changes: dict[str, str]) -> Reply:
 
     with session_scope(ctx.engine) as session:
         acc = resolve_account(session, account)
+        ctx.require("change", owner=acc.owner)
+        if "owner" in parsed and parsed["owner"] is not None:
+            parsed["owner"] = known_owner(session, parsed["owner"])
+        if "owner" in parsed and fold(parsed["owner"] or "") != fold(acc.owner or ""):
+            ctx.require("reassign", owner=acc.owner, new_owner=parsed["owner"])
         diff: dict[str, list] = {}
         for field, value in parsed.items():
             if field == "profile":

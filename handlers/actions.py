@@ -54,7 +54,7 @@ def action_done(ctx: Context, account: str, number: str) -> Reply:
     """`done ACCOUNT N`: the Nth common action of the account's profile is done (due again later)."""
     with session_scope(ctx.engine) as session:
         found = resolve_account(session, account)
-        ctx.authorize("change", owner=found.owner)
+        ctx.require("change", owner=found.owner)
         view = account_views(session, ctx, [found])[0]
         profile = ctx.playbook.profile(view.assessment.profile.profile or "")
         if profile is None:

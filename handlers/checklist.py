@@ -78,6 +78,7 @@ def checklist_answer(ctx: Context, name: str, answers: dict[str, str]) -> Reply:
             raise Refusal("bad_value", field=key, value=raw, expected="yes_no") from None
     with session_scope(ctx.engine) as session:
         kind, deal, account = _subject(session, name)
+        ctx.require("change", owner=deal.owner if deal is not None else account.owner)
         subject_id = deal.id if deal is not None else account.id
         for (item_kind, item_id), value in parsed:
             queries.save_checklist_answer(session, kind, subject_id, item_kind, item_id, value, ctx.who)

@@ -7,6 +7,7 @@ from playbook.words import fold
 from handlers.accounts import account_summary
 from handlers.digest import due_actions, last_done
 from handlers.reply import Context, Reply
+from handlers.people import team_of
 from handlers.records import account_views, deal_data, open_deals_timed
 from playbook.config import PROFILE_IDS
 from playbook.stage_aging import frozen_deals, skipped_deals
@@ -22,7 +23,8 @@ def _profile_key(summary: dict) -> str:
 
 def home(ctx: Context) -> Reply:
     owner = ctx.owner
-    team = ctx.playbook.team_of(owner)
+    with session_scope(ctx.engine) as session:
+        team = team_of(session, ctx.playbook, owner) if ctx.person.role in ("manager", "admin") else []
     owners = ([owner] if owner else []) + team
     grid = {p: {"1": 0, "2": 0, "3": 0, "total": 0} for p in PROFILE_ROWS}
     summaries, frozen, skipped, win_back, at_risk, reps = [], [], [], [], [], []

@@ -7,7 +7,7 @@ from playbook.assessment import time_deal
 from playbook.config import localized
 from playbook.stage_aging import frozen_deals, skipped_deals
 from handlers.reply import Context, Refusal, Reply
-from handlers.records import deal_data, open_deals_timed, resolve_deal, resolve_owner, stage_label
+from handlers.records import deal_data, list_owners, open_deals_timed, resolve_deal, stage_label
 from store import queries
 from store.database import session_scope
 from store.models import Account, utcnow
@@ -34,6 +34,7 @@ def deal_stage(ctx: Context, deal: str, stage: str) -> Reply:
     spec = ctx.playbook.find_stage(stage)
     with session_scope(ctx.engine) as session:
         d = resolve_deal(session, deal)
+        ctx.require("change", owner=d.owner)
         if spec is None:
             raise Refusal("unknown_stage", name=stage,
                           stages=[localized(s.name, ctx.language) for s in ctx.playbook.stages])
@@ -67,6 +68,7 @@ def deal_nurture(ctx: Context, deal: str, reason: str | None = None) -> Reply:
     """A frozen deal leaves the rep's pipeline for marketing nurture, with the reason recorded."""
     with session_scope(ctx.engine) as session:
         d = resolve_deal(session, deal)
+        ctx.require("change", owner=d.owner)
         if d.status == "nurture":
             data = _one(session, ctx, d)
             data["unchanged"] = True
@@ -86,24 +88,32 @@ def deal_nurture(ctx: Context, deal: str, reason: str | None = None) -> Reply:
         return Reply("deal_nurture", data)
 
 
-def deals_frozen(ctx: Context, owner: str | None = None) -> Reply:
+def _pipeline(ctx: Context, owner: str | None, everyone: bool) -> tuple[list, str | None, str | None]:
+    """The open deals a list judges, the one owner it shows and the manager whose team it shows."""
     with session_scope(ctx.engine) as session:
-        owner = resolve_owner(session, ctx, owner)
-        timed = open_deals_timed(session, ctx, [owner] if owner else None)
+        owners = list_owners(session, ctx, owner, everyone)
+        timed = open_deals_timed(session, ctx, owners)
+    if owners is None:
+        return timed, None, None
+    if owner is not None:
+        return timed, owners[0], None
+    return timed, None, ctx.person.owner
+
+
+def deals_frozen(ctx: Context, owner: str | None = None, everyone: bool = False) -> Reply:
+    timed, owner, team_of = _pipeline(ctx, owner, everyone)
     stuck = frozen_deals([((d, a), t) for d, a, t in timed])
     rows = [deal_data(ctx, d, t, a) for (d, a), t in stuck]
-    return Reply("deals_frozen", {"owner": owner, "deals": rows, "count": len(rows),
+    return Reply("deals_frozen", {"owner": owner, "team_of": team_of, "deals": rows, "count": len(rows),
                                   "total_amount": sum(r["amount"] or 0 for r in rows)})
 
 
-def deals_skipped(ctx: Context, owner: str | None = None) -> Reply:
-    with session_scope(ctx.engine) as session:
-        owner = resolve_owner(session, ctx, owner)
-        timed = open_deals_timed(session, ctx, [owner] if owner else None)
+def deals_skipped(ctx: Context, owner: str | None = None, everyone: bool = False) -> Reply:
+    timed, owner, team_of = _pipeline(ctx, owner, everyone)
     skipped = skipped_deals([((d, a), t) for d, a, t in timed])
     rows = [deal_data(ctx, d, t, a) for (d, a), t in skipped]
     rows.sort(key=lambda r: (fold(r["owner"] or ""), fold(r["deal"])))
-    return Reply("deals_skipped", {"owner": owner, "deals": rows, "count": len(rows)})
+    return Reply("deals_skipped", {"owner": owner, "team_of": team_of, "deals": rows, "count": len(rows)})
 
 
 def stages(ctx: Context) -> Reply:
@@ -138,6 +148,7 @@ def deal_snooze(ctx: Context, deal: str, until, reason: str | None = None) -> Re
         raise Refusal("too_long", field="reason", limit=500)
     with session_scope(ctx.engine) as session:
         d = resolve_deal(session, deal)
+        ctx.require("change", owner=d.owner)
         if d.status in ("won", "lost"):
             raise Refusal("deal_closed", deal=d.name, status=d.status)
         unchanged = d.snoozed_until == until and d.snooze_reason == reason

@@ -10,7 +10,10 @@ from typing import Iterable
 from sqlmodel import Session, select
 
 from playbook.words import DAY_WORDS, fold
+from handlers import directory
 from handlers.actions import done_since, due_actions, last_done
+from handlers.directory import Recipient
+from handlers.people import team_of
 from handlers.reply import Context, Reply
 from handlers.records import AccountView, account_views, deal_data, open_deals_timed, stage_label
 from playbook.assessment import time_deal
@@ -36,16 +39,14 @@ def rep_settings(session: Session) -> dict[str, RepSetting]:
     return {fold(r.owner): r for r in session.exec(select(RepSetting))}
 
 
-def reps(session: Session, ctx: Context) -> list[str]:
-    """Everyone who owns an open deal or an account, and every team member."""
-    owners = set(queries.all_owners(session))
-    for team in ctx.playbook.teams:
-        owners |= set(team.members)
-    return sorted(owners, key=fold)
+def reps(session: Session, ctx: Context) -> list[Recipient]:
+    """Who gets a rep nudge, and how each is reached (the directory)."""
+    return directory.reps(session, ctx.playbook)
 
 
-def managers(ctx: Context) -> list[str]:
-    return sorted({t.manager for t in ctx.playbook.teams}, key=fold)
+def managers(session: Session, ctx: Context) -> list[Recipient]:
+    """Who gets a manager digest, and how each is reached (the directory)."""
+    return directory.managers(session, ctx.playbook)
 
 
 def nudge_day(ctx: Context, setting: RepSetting | None) -> int:
@@ -138,7 +139,7 @@ def save_snapshot(session: Session, manager: str, period: str, counts: dict) -> 
 
 
 def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
-    members = ctx.playbook.team_of(manager)
+    members = team_of(session, ctx.playbook, manager)
     period = period_of(ctx)
     now = ctx.now()
     views = account_views(session, ctx, _accounts_of(session, members), with_timings=False)
@@ -219,6 +220,7 @@ def nudge(ctx: Context, owner: str | None = None) -> Reply:
 
     with session_scope(ctx.engine) as session:
         rep = resolve_owner(session, ctx, owner or "@me")
+        ctx.require("oversee", owner=rep)  # a nudge is personal: the rep, their manager, an admin
         data = rep_nudge_data(session, ctx, rep, rep_settings(session).get(fold(rep)))
     if data is None:
         return Reply("rep_nudge_empty", {"rep": rep})

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from handlers.reply import Refusal
 from playbook.words import (
-    KEYWORD_OF, OWNER_KEYS, PROFILE_KEYS, TIER_KEYS, fold, is_keyword,
+    ALL_WORDS, KEYWORD_OF, OWNER_KEYS, PROFILE_KEYS, TIER_KEYS, fold, is_keyword,
 )
 
 QUOTES = {'"': '"', "'": "'", "«": "»", "“": "”"}
@@ -140,18 +140,29 @@ def owner_value(text: str) -> str | None:
     return strip_quotes(text) or None
 
 
-def owner_tail(param: str = "owner") -> Tail:
-    return Tail(lambda text, command: {param: owner_value(text)}, (param,), "[OWNER]", optional=True)
+def owner_tail(param: str = "owner", *, widen: bool = True) -> Tail:
+    """`[OWNER]`; for lists (`widen`), `all` (`tous`) widens a manager's list beyond their team."""
+    def read(text: str, command: str) -> dict[str, Any]:
+        if not widen:
+            return {param: owner_value(text)}
+        if fold(text) in ALL_WORDS:
+            return {param: None, "everyone": True}
+        return {param: owner_value(text), "everyone": False}
+    if not widen:
+        return Tail(read, (param,), "[OWNER]", optional=True)
+    return Tail(read, (param, "everyone"), "[OWNER|all]", optional=True)
 
 
 def filters_tail(*, allow_profile: bool) -> Tail:
     """`[profile] [tier=N] [owner=NAME]` in any order."""
     def read(text: str, command: str) -> dict[str, Any]:
-        filters: dict[str, Any] = {"tier": None, "owner": None}
+        filters: dict[str, Any] = {"tier": None, "owner": None, "everyone": False}
         if allow_profile:
             filters["profile"] = None
         for part in _shell_words(text):
-            if "=" in part:
+            if fold(part) in ALL_WORDS:
+                filters["everyone"] = True
+            elif "=" in part:
                 key, _, value = part.partition("=")
                 key = fold(key)
                 if key in TIER_KEYS:
@@ -169,8 +180,8 @@ def filters_tail(*, allow_profile: bool) -> Tail:
             else:
                 raise Refusal("bad_filter", got=part)
         return filters
-    params = ("profile", "tier", "owner") if allow_profile else ("tier", "owner")
-    usage = "[PROFILE] [tier=N] [owner=NAME]" if allow_profile else "[tier=N] [owner=NAME]"
+    params = ("profile", "tier", "owner", "everyone") if allow_profile else ("tier", "owner", "everyone")
+    usage = "[PROFILE] [tier=N] [owner=NAME|all]" if allow_profile else "[tier=N] [owner=NAME|all]"
     return Tail(read, params, usage, optional=True)
 
 

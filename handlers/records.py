@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 from sqlmodel import Session
 
-from playbook.words import fold
+from playbook.words import ME_WORDS, fold
 from handlers.reply import Context, Refusal
 from playbook.assessment import AccountAssessment, assess_account, time_deal
 from playbook.config import localized
@@ -78,14 +78,39 @@ def resolve_owner(session: Session, ctx: Context, owner: str | None) -> str | No
     """`@me`/`moi` means the person asking; an owner nobody has is refused with the known ones."""
     if owner is None:
         return None
-    if owner.lower() in ("@me", "me", "moi", "@moi"):
+    if fold(owner) in ME_WORDS:
         if not ctx.owner:
             raise Refusal("unknown_me")
         return ctx.owner
+    return known_owner(session, owner)
+
+
+def list_owners(session: Session, ctx: Context, owner: str | None, everyone: bool) -> list[str] | None:
+    """Whose records a list shows: the owner asked for; else, for a manager, their team (and
+    themselves) unless they asked for all; else everyone (None)."""
+    if owner is not None:
+        return [resolve_owner(session, ctx, owner)]
+    if everyone or ctx.person.role != "manager" or not ctx.person.owner:
+        return None
+    from handlers.people import team_of
+
+    return [ctx.person.owner] + team_of(session, ctx.playbook, ctx.person.owner)
+
+
+def known_owner(session: Session, owner: str) -> str:
+    """An owner name a record may be given: a person of the directory or someone who already
+    owns records, spelled as they are; anything else is refused with the closest names, so a
+    typo never creates an owner nobody is."""
+    from store import people as directory
+
+    row = directory.by_owner(session, owner)
+    if row is not None:
+        return row.owner
     owners = queries.all_owners(session)
     match = next((o for o in owners if fold(o) == fold(owner)), None)
     if match is None:
-        raise Refusal("unknown_owner", name=owner, suggestions=queries.closest(owner, owners, n=5))
+        names = owners + [p.owner for p in directory.people(session)]
+        raise Refusal("unknown_owner", name=owner, suggestions=queries.closest(owner, names, n=5))
     return match
 
 
@@ -121,12 +146,7 @@ def deal_data(ctx: Context, deal: Deal, timing: DealTiming, account_name: str | 
 def open_deals_timed(session: Session, ctx: Context, owners: Sequence[str] | None = None) -> list[tuple]:
     """(deal, account name, timing) for every open deal, or those of `owners`: the pipeline that
     frozen/skipped lists, nudges and digests judge. One query per table."""
-    if owners is not None and len(owners) == 1:
-        deals = queries.list_deals(session, owner=owners[0], status="open")
-    else:
-        keys = None if owners is None else {fold(o) for o in owners}
-        deals = [d for d in queries.list_deals(session, status="open")
-                 if keys is None or fold(d.owner or "") in keys]
+    deals = queries.list_deals(session, owners=owners, status="open")
     visits = queries.visits_by_deal(session, [d.id for d in deals])
     names = queries.account_names(session, [d.account_id for d in deals])
     now = ctx.now()

@@ -110,7 +110,7 @@ COMMANDS: tuple[Command, ...] = (
          examples={"en": ("tiers", "tiers owner=@me"), "fr": ("niveaux",)}),
     _cmd("stages", "stages", deals.stages, Syntax("none"), shareable=True,
          examples={"en": ("stages",), "fr": ("étapes",)}),
-    _cmd("nudge", "nudge", digest.nudge, Syntax("rest", tail=owner_tail()), permission="self",
+    _cmd("nudge", "nudge", digest.nudge, Syntax("rest", tail=owner_tail(widen=False)), permission="self",
          replies=("rep_nudge", "rep_nudge_empty"),
          examples={"en": ("nudge", "nudge alice"), "fr": ("relance",)}),
     _cmd("action_done", "done", actions.action_done,

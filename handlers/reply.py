@@ -68,7 +68,6 @@ class Context:
         if denied is not None:
             raise Refusal("not_allowed", rule=denied.code, needs=denied.needs, owner=denied.owner, verb=verb)
 
-    authorize = require
 
     @property
     def who(self) -> Actor:

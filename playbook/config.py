@@ -132,7 +132,6 @@ class Nudges:
     manager_cron: str = "0 9 * * mon"
     rep_channel: str = "dm"                     # "dm", or a channel id for every rep
     rep_channels: dict = field(default_factory=dict)  # owner -> channel id
-    email_domain: str | None = None             # owner@domain finds a rep who never talked to the bot
     messages_per_second: float = 1.0            # per channel, as Slack asks
 
     def channel_for(self, owner: str) -> str:

@@ -387,16 +387,16 @@ def _nudges(r: _Reader) -> Nudges:
     rep = _cron(r, "rep_nudges", "30 8 * * mon")
     manager = _cron(r, "manager_digest", "0 9 * * mon")
     channel = r.get("rep_channel", str, "dm")
-    domain = r.get("email_domain", str, None)
-    if domain is not None and ("@" in domain or "." not in domain):
-        raise r.fail("email_domain", f"{domain!r} is not a domain; write it as example.com.")
+    if "email_domain" in r.data:
+        raise r.fail("email_domain", 'has moved: list the domains whose e-mails identify people in '
+                                     '[people] email_domains = ["example.com"].')
     channels_r = r.sub("rep_channels", {})
     channels = {owner: channels_r.get(owner, str) for owner in list(channels_r.data)}
     channels_r.done()
     per_second = _number(r, "messages_per_second", 1, low=0.01, high=50)
     r.done()
     return Nudges(rep_cron=rep, manager_cron=manager, rep_channel=channel, rep_channels=channels,
-                  email_domain=domain, messages_per_second=per_second)
+                  messages_per_second=per_second)
 
 
 def _people(r: _Reader) -> PeopleRules:

@@ -13,7 +13,8 @@ ROLES = ("rep", "manager", "admin")
 #   change  change a record: the record's owner, their manager, or an admin (checked per record)
 #   self    one's own settings and nudge: any linked person
 #   admin   imports, digests and the directory from chat
-PERMISSIONS = ("read", "change", "self", "admin")
+#   anyone  help and whoami: even a chat user nobody linked gets them
+PERMISSIONS = ("read", "change", "self", "admin", "anyone")
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,10 @@ class Denied:
 def may(person: Person, verb: str, *, owner: str | None = None, new_owner: str | None = None,
         unlinked_can_read: bool = False) -> Denied | None:
     """None when `person` may `verb` a record owned by `owner` (reassigning it to `new_owner`)."""
-    if verb not in PERMISSIONS + ("reassign",):
+    if verb not in PERMISSIONS + ("reassign", "oversee"):
         raise ValueError(f"unknown permission {verb!r}")
+    if verb == "anyone":
+        return None
     if not person.linked:
         if verb == "read" and unlinked_can_read:
             return None
@@ -58,12 +61,14 @@ def may(person: Person, verb: str, *, owner: str | None = None, new_owner: str |
         return None
     if verb == "admin":
         return Denied("needs_role", "admin")
-    if verb == "change":
+    if verb in ("change", "oversee"):
         if person.oversees(owner):
             return None
         if owner is None:
             return Denied("needs_role", "manager") if person.role != "manager" else None
-        return Denied("not_yours", "manager" if person.role == "rep" else "admin", owner)
+        # oversee: see what is personal to someone (their nudge): them, their manager, an admin
+        return Denied("not_yours" if verb == "change" else "not_your_team",
+                      "manager" if person.role == "rep" else "admin", owner)
     # reassign: a manager moves records within their team; a rep never does.
     if person.role != "manager":
         return Denied("needs_role", "manager", owner)

@@ -22,11 +22,26 @@ from sqlmodel import Session, select
 
 from playbook.assessment import assess_account
 from playbook.config import Playbook
-from store.models import Account, ActionDone, ChecklistAnswer, Deal, StageVisit, utcnow
+from playbook.words import fold
+from store.models import Account, ActionDone, ChecklistAnswer, Deal, Person, StageVisit, utcnow
 from store.queries import audit
 
 SEED = 20260101
 OWNERS = ("alice", "bruno", "chloe", "david", "emma", "farid")
+# The demo's sales team, as `gare import people` would load it: two managers, six reps, one admin.
+PEOPLE = (
+    # owner, name, role, team, manager
+    ("alice", "Alice Martin", "rep", "west", "claire"),
+    ("bruno", "Bruno Petit", "rep", "west", "claire"),
+    ("chloe", "Chloé Dubois", "rep", "west", "claire"),
+    ("david", "David Laurent", "rep", "east", "hugo"),
+    ("emma", "Emma Leroy", "rep", "east", "hugo"),
+    ("farid", "Farid Benali", "rep", "east", "hugo"),
+    ("claire", "Claire Roux", "manager", "west", None),
+    ("hugo", "Hugo Moreau", "manager", "east", None),
+    ("sophie", "Sophie Garnier", "admin", None, None),
+)
+DEMO_DOMAIN = "example.com"
 DASH = "\u2013"  # "Northwind Logistics – Renewal 2027"
 
 ACCOUNT_COLUMNS = ("owner", "status", "industry", "region", "sector", "annual_revenue", "employees", "margin_pct",
@@ -478,6 +493,18 @@ def _stem(deal_name: str) -> str:
     return re.sub(r"\s+\d{4}$", "", deal_name)
 
 
+def _load_people(session: Session, now: datetime) -> None:
+    """The demo team in the directory, matched by owner; chat links made meanwhile are kept."""
+    existing = {p.owner_key: p for p in session.exec(select(Person).where(
+        Person.owner_key.in_([fold(owner) for owner, *_ in PEOPLE])))}
+    for owner, name, role, team, manager in PEOPLE:
+        row = existing.get(fold(owner)) or Person(owner=owner, owner_key=fold(owner), created_at=now)
+        row.name, row.role, row.team, row.manager = name, role, team, manager
+        row.email, row.active, row.updated_at = f"{owner}@{DEMO_DOMAIN}", True, now
+        session.add(row)
+    session.flush()
+
+
 def load_demo(session: Session, playbook: Playbook, *, today: date | None = None, actor: str = "demo") -> DemoReport:
     """Write the demo dataset. Rows are matched by name: a second load updates them in place
     (a deal's stage history is replaced with the regenerated one) and creates nothing. The
@@ -486,6 +513,7 @@ def load_demo(session: Session, playbook: Playbook, *, today: date | None = None
     data = generate_demo(playbook, today)
     report = DemoReport(owners=data.owners)
     now = utcnow()
+    _load_people(session, now)
 
     # Accounts: one query for the existing ones, updated in place; the new ones in one insert.
     names = [a.name for a in data.accounts]

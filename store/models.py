@@ -93,7 +93,9 @@ class ChecklistAnswer(SQLModel, table=True):
 
 
 class ChatUser(SQLModel, table=True):
-    """A person on a chat platform, mapped to the owner name used on accounts and deals."""
+    """What a chat platform last said about one of its users who is not linked to a person yet
+    (e-mail, locale, guest or bot): so a message does not ask the platform again every time.
+    Who a linked user is lives in the directory (Person.slack_id, Person.teams_id)."""
 
     __tablename__ = "chat_user"
     __table_args__ = (UniqueConstraint("platform", "chat_id", name="uq_chat_user"),)
@@ -101,7 +103,7 @@ class ChatUser(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     platform: str = Field(max_length=20)  # console, slack, teams
     chat_id: str = Field(max_length=200)
-    owner: Optional[str] = Field(default=None, index=True, max_length=120)
+    flags: Optional[str] = Field(default=None, max_length=40)  # bot, guest, deleted
     email: Optional[str] = Field(default=None, max_length=200)
     display_name: Optional[str] = Field(default=None, max_length=200)
     language: Optional[str] = Field(default=None, max_length=5)

@@ -111,10 +111,12 @@ def unique_prefix(name: str, candidates: Iterable[str]) -> str | None:
     return hits[0] if len(hits) == 1 else None
 
 
-def list_accounts(session: Session, *, owner: str | None = None) -> list[Account]:
+def list_accounts(session: Session, *, owner: str | None = None, owners: Sequence[str] | None = None) -> list[Account]:
     query = select(Account).order_by(Account.name)
     if owner:
-        query = query.where(func.lower(Account.owner) == owner.lower())
+        owners = [owner]
+    if owners is not None:
+        query = query.where(func.lower(Account.owner).in_([o.lower() for o in owners]))
     return list(session.exec(query))
 
 
@@ -151,10 +153,13 @@ def find_deal(session: Session, name: str) -> Deal | None:
     return session.exec(select(Deal).where(Deal.name == match)).first() if match else None
 
 
-def list_deals(session: Session, *, owner: str | None = None, status: str | None = None) -> list[Deal]:
+def list_deals(session: Session, *, owner: str | None = None, owners: Sequence[str] | None = None,
+               status: str | None = None) -> list[Deal]:
     query = select(Deal).order_by(Deal.name)
     if owner:
-        query = query.where(func.lower(Deal.owner) == owner.lower())
+        owners = [owner]
+    if owners is not None:
+        query = query.where(func.lower(Deal.owner).in_([o.lower() for o in owners]))
     if status:
         query = query.where(Deal.status == status)
     return list(session.exec(query))
@@ -317,15 +322,8 @@ def chat_user(session: Session, platform: str, chat_id: str):
     return session.exec(select(ChatUser).where(ChatUser.platform == platform, ChatUser.chat_id == chat_id)).first()
 
 
-def chat_users_of_owner(session: Session, platform: str, owner: str) -> list:
-    from store.models import ChatUser
-
-    return list(session.exec(select(ChatUser).where(ChatUser.platform == platform,
-                                                    func.lower(ChatUser.owner) == owner.lower())))
-
-
 def save_chat_user(session: Session, platform: str, chat_id: str, **fields: Any):
-    """Insert or update who this chat user is (owner, e-mail, name, language)."""
+    """Insert or update what the platform said about a chat user (e-mail, name, language, flags)."""
     from store.models import ChatUser
 
     row = chat_user(session, platform, chat_id) or ChatUser(platform=platform, chat_id=chat_id)
@@ -385,10 +383,8 @@ def _aware(value, like):
 
 
 def owner_language(session: Session, owner: str) -> str | None:
-    """The language a rep reads on chat, when a platform told us."""
-    from store.models import ChatUser
+    """The language a person reads, when the directory or a chat platform told us."""
+    from store.people import by_owner
 
-    for user in session.exec(select(ChatUser).where(func.lower(ChatUser.owner) == owner.lower())):
-        if user.language:
-            return user.language
-    return None
+    row = by_owner(session, owner)
+    return row.language if row is not None else None

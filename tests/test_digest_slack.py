@@ -44,7 +44,7 @@ def world(engine, playbook, fake):
     clock = Clock(MONDAY)
     with session_scope(engine) as session:
         load_demo(session, playbook, today=clock().date())
-    pb = replace(playbook, language="en", nudges=replace(playbook.nudges, email_domain="example.com"))
+    pb = replace(playbook, language="en")  # the default playbook's [people] email_domains names example.com
     return engine, pb, clock
 
 
@@ -159,6 +159,7 @@ def test_a_crash_halfway_resumes_without_duplicates(world, fake):
 
     class Crashing:
         delivered = 0
+        platform = "slack"
 
         def deliver(self, *args, **kwargs):
             if self.delivered == 3:
@@ -202,9 +203,8 @@ def test_two_scheduler_processes_send_each_message_once(world, fake, db_url):
 def test_gare_digest_now_posts_once_then_nothing(world, fake, db_url):
     env = {k: v for k, v in os.environ.items() if k not in ("GARE_CONFIG",)}
     env.update(DATABASE_URL=db_url, SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_API_URL=fake.base_url + "/api/")
-    # Reps are found by their Slack e-mail: the playbook names the domain.
-    config = (ROOT / "config.toml").read_text(encoding="utf-8").replace(
-        '# email_domain = "example.com"', 'email_domain = "example.com"')
+    # Reps are found by their Slack e-mail, on the domain the playbook's [people] names.
+    config = (ROOT / "config.toml").read_text(encoding="utf-8")
     path = Path(env.get("TMPDIR", "/tmp")) / f"gare-digest-{os.getpid()}-{id(fake)}.toml"
     path.write_text(config, encoding="utf-8")
     try:

@@ -81,6 +81,7 @@ def test_ticking_a_box_saves_who_and_updates_every_copy(rig):
 
 
 def test_two_people_ticking_different_boxes_both_count(rig):
+    """The deal's owner and her manager tick at once, each on the message as first posted."""
     deal = _open_deal(rig)
     posted, _ = _post_checklist(rig, deal)
     ts = _ts_of(rig, "C_SALES")
@@ -91,11 +92,26 @@ def test_two_people_ticking_different_boxes_both_count(rig):
     # Both clicked on the message as first posted: each payload only holds their own tick.
     rig.click("U_ALICE", posted["blocks"], "gare_tick", selected=before + [empties[0]], message_ts=ts, ephemeral=False)
     rig.wait_call("chat.update", 1)
-    rig.click("U_CHLOE", posted["blocks"], "gare_tick", selected=before + [empties[1]], message_ts=ts, ephemeral=False)
+    rig.click("U_CLAIRE", posted["blocks"], "gare_tick", selected=before + [empties[1]], message_ts=ts, ephemeral=False)
     rig.wait_call("chat.update", 2)
     saved = _answers(rig, deal)
     assert saved[empties[0]["value"]].answer is True and saved[empties[1]["value"]].answer is True
-    assert {saved[empties[0]["value"]].answered_by, saved[empties[1]["value"]].answered_by} == {"alice", "chloe"}
+    assert {saved[empties[0]["value"]].answered_by, saved[empties[1]["value"]].answered_by} == {"alice", "claire"}
+
+
+def test_a_rep_cannot_tick_another_reps_checklist(rig):
+    deal = _open_deal(rig)  # alice's
+    posted, _ = _post_checklist(rig, deal)
+    ts = _ts_of(rig, "C_SALES")
+    block, element = _boxes(posted["blocks"])
+    before = element.get("initial_options", [])
+    empty = next(o for o in element["options"] if o not in before)
+    key = rig.click("U_CHLOE", posted["blocks"], "gare_tick", selected=before + [empty], message_ts=ts,
+                    ephemeral=False)
+    refusal = rig.wait_response(key)
+    assert "alice" in all_text(refusal["blocks"]) and "Rien n'a été modifié" in all_text(refusal["blocks"])
+    assert empty["value"] not in _answers(rig, deal)
+    assert not rig.fake.of("chat.update")
 
 
 def test_answering_a_misfit_trait(rig):
@@ -104,8 +120,8 @@ def test_answering_a_misfit_trait(rig):
 
     ctx = rig.context()
     with session_scope(rig.engine) as s:
-        names = [d.name for d in s.exec(select(Deal).order_by(Deal.name))]
-    deal = next(n for n in names if checklist.checklist(ctx, n).data["traits"])
+        names = [d.name for d in s.exec(select(Deal).where(Deal.owner == "alice").order_by(Deal.name))]
+    deal = next(n for n in names if checklist.checklist(ctx, n).data["traits"])  # alice answers her own
     posted, _ = _post_checklist(rig, deal)
     ts = _ts_of(rig, "C_SALES")
     block, radio = find(posted["blocks"], "gare_trait")

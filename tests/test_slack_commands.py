@@ -8,7 +8,7 @@ from sqlmodel import select
 from fake_slack import wait_for
 from slack_harness import NOW, all_text, find
 from store.database import session_scope
-from store.models import Account, ChatUser
+from store.models import Account, Person
 
 
 def _an_account(engine, **where):
@@ -46,8 +46,9 @@ def test_french_locale_gets_french_and_maps_the_owner_by_email(rig):
     assert f"Le compte {name} est-il adapté ?" in all_text(msg["blocks"])
     assert "Potentiel de réussite" in all_text(msg["blocks"])
     with session_scope(rig.engine) as s:
-        user = s.exec(select(ChatUser).where(ChatUser.chat_id == "U_CHLOE")).one()
-        assert (user.owner, user.language, user.email) == ("chloe", "fr", "chloe@example.com")
+        # Linked by her verified e-mail on the playbook's domain; her Slack locale is her language.
+        person = s.exec(select(Person).where(Person.owner == "chloe")).one()
+        assert (person.slack_id, person.language) == ("U_CHLOE", "fr")
 
 
 def test_unsupported_locale_falls_back_to_the_playbook_language(rig):
@@ -71,7 +72,7 @@ def test_owner_me_is_the_slack_user(rig):
     assert "alice" in all_text(msg["blocks"][:1])
     assert deal["deal"] in all_text(msg["blocks"])
     unknown = rig.wait_response(rig.command("deals frozen owner=@me", user="U_NOBODY"))
-    assert "I don't know which owner you are yet" in all_text(unknown["blocks"])
+    assert "I don't know who you are yet" in all_text(unknown["blocks"])
 
 
 def test_bad_input_is_explained_without_a_share_button(rig):
@@ -142,13 +143,14 @@ def test_mention_answers_in_thread_once_even_when_slack_retries(rig):
     assert len(rig.fake.of("chat.postMessage")) == 1
 
 
-def test_an_owner_written_as_an_email_is_found_on_slack(rig):
-    from bot.slack.people import slack_user_of_owner
+def test_a_person_not_yet_linked_is_found_on_slack_by_email_and_linked(rig):
+    from bot.slack.people import lookup_by_email
+    from handlers.people import identify
 
-    assert rig.loop.run(slack_user_of_owner(rig.shell.client, rig.engine, "bruno@example.com", lambda: NOW)) \
-        == "U_BRUNO"
-    assert rig.fake.of("users.lookupByEmail")[0].body["email"] == "bruno@example.com"
-    # Known from now on, under the owner it matched ("bruno"), without asking Slack again.
-    assert rig.loop.run(slack_user_of_owner(rig.shell.client, rig.engine, "bruno", lambda: NOW)) == "U_BRUNO"
-    assert rig.loop.run(slack_user_of_owner(rig.shell.client, rig.engine, "nobody@example.com", lambda: NOW)) is None
-    assert len(rig.fake.of("users.lookupByEmail")) == 2
+    user_id, profile = rig.loop.run(lookup_by_email(rig.shell.client, "bruno@example.com"))
+    assert user_id == "U_BRUNO"
+    identity = identify(rig.engine, rig.playbook, "slack", user_id, NOW, profile)
+    assert identity.person.owner == "bruno" and identity.person.recognised_by == "email"
+    # Known from now on by his Slack id, without asking Slack again.
+    assert identify(rig.engine, rig.playbook, "slack", "U_BRUNO", NOW).person.recognised_by == "slack_id"
+    assert rig.loop.run(lookup_by_email(rig.shell.client, "nobody@example.com")) is None

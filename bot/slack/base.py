@@ -13,10 +13,10 @@ from sqlalchemy.engine import Engine
 
 from bot.render import render
 from bot.slack.client import SlackSettings, message_for
-from bot.slack.people import PLATFORM, person
+from bot.slack.people import PLATFORM, identify_user
 from handlers import registry
 from handlers.conversations import claim
-from handlers.people import ChatPerson
+from handlers.people import Identity, chat_context, nobody
 from handlers.reply import Context, Reply
 from playbook.config import Playbook, localized
 
@@ -38,17 +38,16 @@ class ShellBase:
     async def _claim(self, kind: str, identity: str, window: timedelta | None = None) -> bool:
         return await asyncio.to_thread(claim, self.engine, PLATFORM, kind, identity, self.clock(), window)
 
-    async def _who(self, client, user_id: str, timeout: float | None = None) -> tuple[ChatPerson, Context]:
-        """Who speaks, as a handler context. With a timeout (work before an ack), a slow Slack
-        leaves the person unnamed rather than the ack late."""
-        managers = tuple(team.manager for team in self.playbook.teams)
+    async def _who(self, client, user_id: str, timeout: float | None = None) -> Context:
+        """Who speaks, as a handler context (handlers/people.py decides who that is). With a
+        timeout (work before an ack), a slow Slack leaves the speaker unknown, who may then change
+        nothing, rather than the ack late."""
         try:
-            p = await asyncio.wait_for(person(client, self.engine, user_id, self.clock, managers), timeout)
+            identity = await asyncio.wait_for(
+                identify_user(client, self.engine, self.playbook, user_id, self.clock), timeout)
         except asyncio.TimeoutError:
-            p = ChatPerson(user_id, None, None, None, None)
-        ctx = Context(engine=self.engine, playbook=self.playbook, actor=p.actor, owner=p.owner,
-                      language=p.language, clock=self.clock, platform=PLATFORM)
-        return p, ctx
+            identity = Identity(nobody(), PLATFORM, user_id, None, "platform_timeout")
+        return chat_context(self.engine, self.playbook, identity, self.clock)
 
     def _extra(self, ctx: Context, **extra: Any) -> dict[str, Any]:
         stages = [{"id": s.id, "name": localized(s.name, ctx.language)} for s in self.playbook.stages]

@@ -68,7 +68,7 @@ class ChecklistListeners(ShellBase):
         await ack()
         if await self._double_click(body, action):
             return
-        p, ctx = await self._who(client, body["user"]["id"])
+        ctx = await self._who(client, body["user"]["id"])
         reply = await self._invoke(ctx, "checklist", name=action["value"])
         if not reply.ok:
             await self._answer(body, ctx, reply)
@@ -81,7 +81,7 @@ class ChecklistListeners(ShellBase):
         parts = block.split("|")
         if len(parts) != 5:
             return
-        p, ctx = await self._who(client, body["user"]["id"])
+        ctx = await self._who(client, body["user"]["id"])
         subject, subject_id = parts[3], int(parts[4])
         name = await asyncio.to_thread(subject_name, ctx, subject, subject_id)
         if name is None:
@@ -95,7 +95,7 @@ class ChecklistListeners(ShellBase):
             return
         container = body.get("container") or {}
         here = (container.get("channel_id"), container.get("message_ts")) if container.get("message_ts") else None
-        await self._refresh_checklists(ctx, reply.data, answered_by=p.actor, also=here)
+        await self._refresh_checklists(ctx, reply.data, answered_by=ctx.actor, also=here)
 
     async def on_tick(self, ack, body: dict, action: dict, client, **_) -> None:
         """A box ticked or unticked: only what this user changed is saved (the block id says what

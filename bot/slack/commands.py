@@ -24,20 +24,20 @@ class CommandListeners(ShellBase):
         text = (body.get("text") or "").strip()
         if body.get("command") == "/fit":
             text = f"fit {text}" if text else "fit"
-        p, ctx = await self._who(client, body["user_id"])
+        ctx = await self._who(client, body["user_id"])
         reply = await self._run_text(ctx, text)
         if reply.ok and reply.template == "checklist" and "answered" not in reply.data:
             await self._post_checklist(body, ctx, reply, channel=body.get("channel_id"))
             return
         if reply.ok and reply.template == "checklist":
-            await self._refresh_checklists(ctx, reply.data, answered_by=p.actor)
+            await self._refresh_checklists(ctx, reply.data, answered_by=ctx.actor)
         await self._answer(body, ctx, reply, command=text)
 
     async def on_mention(self, event: dict, client, **_) -> None:
         text = MENTION.sub(" ", event.get("text") or "").strip()
         channel = event.get("channel")
         thread_ts = event.get("thread_ts")
-        p, ctx = await self._who(client, event.get("user"))
+        ctx = await self._who(client, event.get("user"))
         subject = await asyncio.to_thread(thread_subject, ctx, channel, thread_ts) if thread_ts else None
         reply = await asyncio.to_thread(run_in_thread, ctx, text, subject)
         reply_ts = thread_ts or event.get("ts")
@@ -45,7 +45,7 @@ class CommandListeners(ShellBase):
             await self._post_checklist({"user_id": event.get("user")}, ctx, reply, channel=channel, thread_ts=reply_ts)
             return
         if reply.ok and reply.template == "checklist":
-            await self._refresh_checklists(ctx, reply.data, answered_by=p.actor)
+            await self._refresh_checklists(ctx, reply.data, answered_by=ctx.actor)
         try:
             await post_reply(client, channel, reply, language=ctx.language, currency=self.playbook.currency,
                              thread_ts=reply_ts, **self._extra(ctx))
@@ -60,7 +60,7 @@ class CommandListeners(ShellBase):
         if await self._double_click(body, action):
             return
         value = json.loads(action["value"])
-        p, ctx = await self._who(client, body["user"]["id"])
+        ctx = await self._who(client, body["user"]["id"])
         reply = await self._run_text(ctx, value["cmd"])
         message = self._message(ctx, reply, page=value.get("p", 1))
         await respond(response_type="in_channel", replace_original=False, text=message["text"],
@@ -70,7 +70,7 @@ class CommandListeners(ShellBase):
     async def on_page(self, ack, body: dict, action: dict, client, **_) -> None:
         await ack()
         value = json.loads(action["value"])
-        p, ctx = await self._who(client, body["user"]["id"])
+        ctx = await self._who(client, body["user"]["id"])
         reply = await self._run_text(ctx, value["cmd"])
         ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
         await self._answer(body, ctx, reply, command=value["cmd"], page=int(value.get("p", 1)), replace=ephemeral)
@@ -82,7 +82,7 @@ class CommandListeners(ShellBase):
         await ack()
         if await self._double_click(body, action):
             return
-        p, ctx = await self._who(client, body["user"]["id"])
+        ctx = await self._who(client, body["user"]["id"])
         reply = await self._invoke(ctx, name, **args) if name else await self._run_text(ctx, command)
         await self._answer(body, ctx, reply, command=command)
 
@@ -104,7 +104,7 @@ class CommandListeners(ShellBase):
         if await self._double_click(body, action):
             return
         value = json.loads(action["value"])
-        p, ctx = await self._who(client, body["user"]["id"])
+        ctx = await self._who(client, body["user"]["id"])
         reply = await self._invoke(ctx, "action_done", account=value["account"], number=str(value["n"]))
         await self._answer(body, ctx, reply)
 
@@ -114,7 +114,7 @@ class CommandListeners(ShellBase):
         stage = (action.get("selected_option") or {}).get("value")
         if not deal_name or not stage:
             return
-        p, ctx = await self._who(client, body["user"]["id"])
+        ctx = await self._who(client, body["user"]["id"])
         reply = await self._invoke(ctx, "deal_stage", deal=deal_name, stage=stage)
         ephemeral = bool((body.get("container") or {}).get("is_ephemeral"))
         await self._answer(body, ctx, reply, replace=ephemeral)

@@ -16,7 +16,7 @@ from handlers.dashboard import home
 
 class HomeListeners(ShellBase):
     async def _publish_home(self, client, user_id: str) -> None:
-        p, ctx = await self._who(client, user_id)
+        ctx = await self._who(client, user_id)
         reply = await asyncio.to_thread(registry.guarded, ctx, lambda: home(ctx), "home")
         if not reply.ok:
             return

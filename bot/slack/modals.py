@@ -37,7 +37,7 @@ class ModalListeners(ShellBase):
         await ack()
         if await self._double_click(body, action):
             return
-        p, ctx = await self._who(client, body["user"]["id"])
+        ctx = await self._who(client, body["user"]["id"])
         reply = await self._invoke(ctx, "account", account=action["value"])
         if not reply.ok:
             await self._answer(body, ctx, reply)
@@ -52,7 +52,7 @@ class ModalListeners(ShellBase):
         await ack()
         if await self._double_click(body, action):
             return
-        p, ctx = await self._who(client, body["user"]["id"])
+        ctx = await self._who(client, body["user"]["id"])
         reply = await self._invoke(ctx, "deal", deal=action["value"])
         if not reply.ok:
             await self._answer(body, ctx, reply)
@@ -64,7 +64,7 @@ class ModalListeners(ShellBase):
         await ack()
         if await self._double_click(body, action):
             return
-        p, ctx = await self._who(client, body["user"]["id"])
+        ctx = await self._who(client, body["user"]["id"])
         reply = await self._invoke(ctx, "deal", deal=action["value"])
         if not reply.ok:
             await self._answer(body, ctx, reply)
@@ -97,7 +97,7 @@ class ModalListeners(ShellBase):
         if not await self._claim("view", identity):
             await ack()
             return
-        p, ctx = await self._who(client, body["user"]["id"], timeout=1.5)
+        ctx = await self._who(client, body["user"]["id"], timeout=1.5)
         meta = json.loads(view.get("private_metadata") or "{}")
         values = self._values(view)
         command, args = call(meta.get("n"), values)

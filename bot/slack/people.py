@@ -1,59 +1,76 @@
-"""Who a Slack user is for Gare (the owner name on accounts and deals, the language they read)
-and which Slack user an owner is. Asked of Slack once (users.info, users.lookupByEmail) and then
-cached in the store, shared by every worker."""
+"""Who a Slack user is for Gare, asked of Slack only when the store does not know yet
+(users.info), and which Slack user a person of the directory is (their linked id, else
+users.lookupByEmail). Whether a Slack account may be linked is the handlers' decision
+(handlers/people.py): this module only turns Slack's user objects into platform profiles."""
 from __future__ import annotations
 
 import asyncio
 import logging
 from datetime import datetime
-from typing import Callable
+from typing import AsyncIterator, Callable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
-from handlers.people import ChatPerson, chat_ids_of_owner, known_person, remember_person
+from handlers.people import Identity, PlatformProfile, identify, nobody
+from playbook.config import Playbook
 
 log = logging.getLogger("gare.slack")
 PLATFORM = "slack"
 
 
-def _remember(engine: Engine, user: dict, now: datetime, also_known: tuple[str, ...] = ()) -> ChatPerson:
+def profile_of(user: dict) -> PlatformProfile:
+    """A Slack user object (users.info, users.list, users.lookupByEmail) as a platform profile.
+    Slack confirms every member's e-mail address; guests are restricted or ultra-restricted."""
     profile = user.get("profile") or {}
-    names = [profile.get("display_name"), profile.get("real_name"), user.get("real_name"), user.get("name")]
-    return remember_person(engine, PLATFORM, user["id"], email=profile.get("email"), names=names,
-                           locale=user.get("locale"), now=now, also_known=also_known)
+    return PlatformProfile(
+        email=profile.get("email") or None,
+        name=profile.get("real_name") or user.get("real_name") or profile.get("display_name") or None,
+        locale=user.get("locale"),
+        is_bot=bool(user.get("is_bot") or user.get("is_app_user") or user.get("id") == "USLACKBOT"),
+        is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+        deleted=bool(user.get("deleted")),
+    )
 
 
-async def person(client: AsyncWebClient, engine: Engine, user_id: str, clock: Callable[[], datetime],
-                 also_known: tuple[str, ...] = ()) -> ChatPerson:
-    """The speaker, from the store when known; else from users.info (with the locale).
-    `also_known`: owner names beyond those on accounts and deals (team managers)."""
+async def identify_user(client: AsyncWebClient, engine: Engine, playbook: Playbook, user_id: str,
+                        clock: Callable[[], datetime]) -> Identity:
+    """The speaker: from the store when known; else from users.info (with the locale)."""
     now = clock()
-    known = await asyncio.to_thread(known_person, engine, PLATFORM, user_id, now)
+    known = await asyncio.to_thread(identify, engine, playbook, PLATFORM, user_id, now)
     if known is not None:
         return known
     try:
         response = await client.users_info(user=user_id, include_locale=True)
-    except SlackApiError as exc:  # missing scope, deleted user...: answer anyway, as nobody in particular
+    except SlackApiError as exc:  # missing scope, deleted user...: answer anyway, as nobody
         log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
-        return ChatPerson(user_id, None, None, None, None)
-    return await asyncio.to_thread(_remember, engine, response["user"], now, also_known)
+        return Identity(nobody(), PLATFORM, user_id, None, "platform_error")
+    return await asyncio.to_thread(identify, engine, playbook, PLATFORM, user_id, now, profile_of(response["user"]))
 
 
-async def slack_user_of_owner(client: AsyncWebClient, engine: Engine, owner: str,
-                              clock: Callable[[], datetime]) -> str | None:
-    """The Slack user id to message about an owner's deals: known, else looked up by e-mail
-    (owners imported from a CRM are often e-mail addresses)."""
-    known = await asyncio.to_thread(chat_ids_of_owner, engine, PLATFORM, owner)
-    if known:
-        return known[0]
-    if "@" not in owner:
-        return None
+async def lookup_by_email(client: AsyncWebClient, email: str) -> tuple[str, PlatformProfile] | None:
+    """The Slack user with this e-mail address, or None."""
     try:
-        response = await client.users_lookupByEmail(email=owner)
+        response = await client.users_lookupByEmail(email=email)
     except SlackApiError as exc:
-        log.info("users.lookupByEmail found nobody for %s: %s", owner, exc.response.get("error"))
+        log.info("users.lookupByEmail found nobody for an address: %s", exc.response.get("error"))
         return None
-    found = await asyncio.to_thread(_remember, engine, response["user"], clock())
-    return found.chat_id
+    user = response["user"]
+    return user["id"], profile_of(user)
+
+
+async def all_users(client: AsyncWebClient, *, page_size: int = 200,
+                    pause: float = 0.0) -> AsyncIterator[tuple[str, PlatformProfile]]:
+    """Every member of the workspace (users.list, paginated by cursor). Slack rates users.list
+    at Tier 2: `pause` spaces the pages, and the client waits out a 429 by its Retry-After."""
+    cursor = None
+    while True:
+        response = await client.users_list(limit=page_size, cursor=cursor)
+        for user in response.get("members") or []:
+            yield user["id"], profile_of(user)
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not cursor:
+            return
+        if pause:
+            await asyncio.sleep(pause)

@@ -38,6 +38,11 @@ def upgrade() -> None:
         sa.UniqueConstraint("teams_id"),
         sa.UniqueConstraint("crm_id"),
     )
+    # Who a chat user is now lives in the directory; the chat_user cache keeps what the platform said.
+    with op.batch_alter_table("chat_user") as batch:
+        batch.drop_index("ix_chat_user_owner")
+        batch.drop_column("owner")
+        batch.add_column(sa.Column("flags", sa.String(length=40), nullable=True))
     with op.batch_alter_table("audit_record") as batch:
         batch.add_column(sa.Column("platform", sa.String(length=20), nullable=True))
         batch.add_column(sa.Column("platform_user_id", sa.String(length=64), nullable=True))
@@ -49,4 +54,8 @@ def downgrade() -> None:
         batch.drop_index("ix_audit_record_entity_id")
         batch.drop_column("platform_user_id")
         batch.drop_column("platform")
+    with op.batch_alter_table("chat_user") as batch:
+        batch.drop_column("flags")
+        batch.add_column(sa.Column("owner", sa.String(length=120), nullable=True))
+        batch.create_index("ix_chat_user_owner", ["owner"])
     op.drop_table("person")
