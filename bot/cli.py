@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     dig.add_argument("--only", choices=("reps", "managers"), help="only the rep nudges, or only the digests")
     dig.add_argument("--to", metavar="USER", help="only this rep or manager (owner name)")
     sub.add_parser("scheduler", parents=[common], help="run the weekly jobs on their schedule (the clock process)")
+    ppl = sub.add_parser("people", parents=[common], help="the people directory: link chat accounts, check it")
+    ppl_sub = ppl.add_subparsers(dest="people_action", metavar="ACTION", required=True)
+    sync = ppl_sub.add_parser("sync", parents=[common], help="link the platform's members to people by verified e-mail")
+    sync.add_argument("platform", choices=("slack",))
+    sync.add_argument("--dry-run", action="store_true", help="report what would be linked; link nothing")
+    ppl_sub.add_parser("check", parents=[common], help="where the directory and the playbook disagree")
     serve = sub.add_parser("serve", parents=[common],
                            help="serve Slack (POST /slack/events) and the health check (GET /healthz)")
     serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="interface to listen on")
@@ -258,6 +264,27 @@ def cmd_digest(app: App) -> int:
     return 1 if failed else 0
 
 
+def cmd_people(app: App) -> int:
+    from handlers import directory
+
+    if app.args.people_action == "check":
+        reply = directory.check(app.context())
+        app.show(reply)
+        return 0
+    from bot.slack.client import settings_from_environment
+    from bot.slack.sync import sync_slack
+
+    settings = settings_from_environment()
+    if settings is None:
+        app.show(Reply("digest_no_platform", {}, ok=False))
+        return 1
+    ctx = app.context()
+    ctx.require("admin")
+    report = sync_slack(app.engine, app.playbook, settings, dry_run=app.args.dry_run, actor=ctx.who)
+    app.show(Reply("people_sync", report.as_data()))
+    return 0
+
+
 def cmd_scheduler(app: App) -> int:
     from bot.scheduler import run_scheduler
 
@@ -275,6 +302,7 @@ COMMANDS = {
     "serve": cmd_serve,
     "digest": cmd_digest,
     "scheduler": cmd_scheduler,
+    "people": cmd_people,
 }
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from datetime import datetime, timezone
 from typing import Callable
@@ -17,7 +16,7 @@ from sqlalchemy.engine import Engine
 from bot.charts import digest_chart
 from bot.nudges import DeliveryFailed
 from bot.render import render
-from bot.slack.client import DEFAULT_API_URL, SlackSettings, make_web_client, post_reply
+from bot.slack.client import SlackSettings, make_web_client, post_reply, settings_from_environment
 from bot.slack.people import PLATFORM, lookup_by_email
 from handlers.directory import Recipient
 from handlers.people import identify
@@ -114,11 +113,5 @@ class SlackCourier:
 
 def courier_from_environment(engine: Engine, playbook: Playbook, environ: dict | None = None) -> SlackCourier | None:
     """Posting needs only the bot token (and SLACK_API_URL for a test or staging server)."""
-    env = os.environ if environ is None else environ
-    token = env.get("SLACK_BOT_TOKEN")
-    if not token:
-        return None
-    api_url = env.get("SLACK_API_URL") or DEFAULT_API_URL
-    settings = SlackSettings(signing_secret=env.get("SLACK_SIGNING_SECRET", ""), bot_token=token,
-                             api_url=api_url if api_url.endswith("/") else api_url + "/")
-    return SlackCourier(engine, playbook, settings)
+    settings = settings_from_environment(environ)
+    return SlackCourier(engine, playbook, settings) if settings is not None else None

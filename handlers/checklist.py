@@ -5,26 +5,11 @@ from __future__ import annotations
 
 from playbook.words import fold
 from handlers.reply import Context, Refusal, Reply
-from handlers.records import checklist_assessment
+from handlers.records import checklist_assessment, resolve_subject
 from store import queries
 from store.database import session_scope
-from store.models import Account
 from store.values import ValueProblem, parse_bool
 
-
-
-def _subject(session, name: str):
-    """A deal's checklist when the name is a deal, else the account's."""
-    deal = queries.find_deal(session, name)
-    if deal is not None and fold(deal.name) == fold(name):
-        return "deal", deal, session.get(Account, deal.account_id)
-    account = queries.find_account(session, name)
-    if account is not None:
-        return "account", None, account
-    if deal is not None:
-        return "deal", deal, session.get(Account, deal.account_id)
-    raise Refusal("unknown_subject", name=name,
-                  suggestions=queries.closest(name, queries.all_deal_names(session) + queries.all_account_names(session)))
 
 
 def checklist_data(session, ctx: Context, kind: str, deal, account) -> dict:
@@ -50,7 +35,7 @@ def checklist_data(session, ctx: Context, kind: str, deal, account) -> dict:
 
 def checklist(ctx: Context, name: str) -> Reply:
     with session_scope(ctx.engine) as session:
-        kind, deal, account = _subject(session, name)
+        kind, deal, account = resolve_subject(session, name)
         return Reply("checklist", checklist_data(session, ctx, kind, deal, account))
 
 
@@ -77,7 +62,7 @@ def checklist_answer(ctx: Context, name: str, answers: dict[str, str]) -> Reply:
         except ValueProblem:
             raise Refusal("bad_value", field=key, value=raw, expected="yes_no") from None
     with session_scope(ctx.engine) as session:
-        kind, deal, account = _subject(session, name)
+        kind, deal, account = resolve_subject(session, name)
         ctx.require("change", owner=deal.owner if deal is not None else account.owner)
         subject_id = deal.id if deal is not None else account.id
         for (item_kind, item_id), value in parsed:

@@ -74,6 +74,21 @@ def resolve_deal(session: Session, name: str | None) -> Deal:
     return deal
 
 
+def resolve_subject(session: Session, name: str) -> tuple[str, Deal | None, Account]:
+    """("deal", deal, its account) when the name is a deal's, else ("account", None, account): what
+    a checklist or a history is about."""
+    deal = queries.find_deal(session, name)
+    if deal is not None and fold(deal.name) == fold(name):
+        return "deal", deal, session.get(Account, deal.account_id)
+    account = queries.find_account(session, name)
+    if account is not None:
+        return "account", None, account
+    if deal is not None:
+        return "deal", deal, session.get(Account, deal.account_id)
+    raise Refusal("unknown_subject", name=name,
+                  suggestions=queries.closest(name, queries.all_deal_names(session) + queries.all_account_names(session)))
+
+
 def resolve_owner(session: Session, ctx: Context, owner: str | None) -> str | None:
     """`@me`/`moi` means the person asking; an owner nobody has is refused with the known ones."""
     if owner is None:

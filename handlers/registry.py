@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from handlers import accounts, actions, checklist, deals, digest, fit, settings
+from handlers import accounts, actions, checklist, deals, digest, fit, history, people, settings
 from handlers.grammar import (
     QUESTION_PATTERNS, Syntax, Tail, assignments_tail, filters_tail, items_tail, match, owner_tail, snooze_tail,
     split_keyword, strip_quotes, text_tail,
@@ -61,8 +61,9 @@ def _cmd(name: str, family: str, handler, *syntax: Syntax, replies: tuple[str, .
 NAME = "name"
 COMMANDS: tuple[Command, ...] = (
     _cmd("help", "help", lambda ctx, topic=None: help_(ctx, topic),
-         Syntax("rest", tail=text_tail("topic", "[COMMAND]", optional=True)),
-         shareable=False, examples={"en": ("help", "help deal"), "fr": ("aide", "aide affaire")}),
+         Syntax("rest", tail=text_tail("topic", "[COMMAND]", optional=True)), permission="anyone", examples={"en": ("help", "help deal"), "fr": ("aide", "aide affaire")}),
+    _cmd("whoami", "whoami", people.whoami, Syntax("none"), permission="anyone",
+         examples={"en": ("whoami", "who am I?"), "fr": ("qui suis-je ?",)}),
     _cmd("fit", "fit", fit.fit, Syntax("name", name="account", fixed={}), shareable=True,
          examples={"en": ("fit Acme", "is Acme a fit?"), "fr": ("adéquation Acme", "est-ce que Acme convient ?")}),
     _cmd("account_set", "account", accounts.account_set,
@@ -122,6 +123,9 @@ COMMANDS: tuple[Command, ...] = (
          permission="self",
          examples={"en": ("settings day=tuesday mute=skipped", "settings unmute=skipped day=default"),
                    "fr": ("réglages jour=mardi",)}),
+    _cmd("history", "history", history.history, Syntax("rest", tail=text_tail("name", "NAME [page=N]")),
+         shareable=True,
+         examples={"en": ("history Acme", "history Acme Renewal page=2"), "fr": ("historique Acme",)}),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
 SHAREABLE = frozenset(c.name for c in COMMANDS if c.shareable)
@@ -182,7 +186,7 @@ def parse(text: str) -> Invocation:
 
 
 # Commands written as a phrase rather than a word (folded, without the question mark).
-PHRASES: dict[str, str] = {}
+PHRASES: dict[str, str] = {"who am i": "whoami", "qui suis-je": "whoami", "qui suis je": "whoami"}
 
 
 # --- running -------------------------------------------------------------------------------------

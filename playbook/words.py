@@ -33,6 +33,8 @@ COMMAND_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "nudge": {"en": ("nudge",), "fr": ("relance", "rappel")},
     "settings": {"en": ("settings", "preferences"), "fr": ("reglages", "parametres")},
     "done": {"en": ("done",), "fr": ("fait", "fini")},
+    "whoami": {"en": ("whoami",), "fr": ("quisuisje",)},
+    "history": {"en": ("history", "audit"), "fr": ("historique",)},
 }
 
 # Words that follow a name or a command word and say what to do with it.
@@ -125,4 +127,5 @@ def first_word(table: dict[str, dict[str, tuple[str, ...]]], family: str, langua
 
 # The French command words as people write them (the tables above are folded).
 ACCENTED = {"etapes": "étapes", "etape": "étape", "reglages": "réglages", "adequation": "adéquation",
-            "gelees": "gelées", "sautees": "sautées", "decocher": "décocher", "opportunite": "opportunité"}
+            "gelees": "gelées", "sautees": "sautées", "decocher": "décocher", "opportunite": "opportunité",
+            "quisuisje": "qui suis-je"}

@@ -100,6 +100,14 @@ class FakeSlack:
         if method == "users.info":
             user = self.users.get(body.get("user"))
             return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method == "users.list":
+            # Cursor pagination as Slack does it: the cursor is opaque, the last page has none.
+            members = list(self.users.values())
+            start = int(body.get("cursor") or 0)
+            limit = int(body.get("limit") or 200)
+            page = members[start:start + limit]
+            more = start + limit < len(members)
+            return {"ok": True, "members": page, "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
         if method == "users.lookupByEmail":
             user = next((u for u in self.users.values() if u["profile"].get("email") == body.get("email")), None)
             return {"ok": True, "user": user} if user else {"ok": False, "error": "users_not_found"}

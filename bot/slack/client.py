@@ -44,6 +44,18 @@ class SlackSettings:
                    app_token=env.get("SLACK_APP_TOKEN") or None, bot_user_id=env.get("SLACK_BOT_USER_ID") or None)
 
 
+def settings_from_environment(environ: dict | None = None) -> SlackSettings | None:
+    """What posting and reading the directory need: the bot token (and SLACK_API_URL for a test
+    or staging server); the signing secret only matters to the server."""
+    env = os.environ if environ is None else environ
+    token = env.get("SLACK_BOT_TOKEN")
+    if not token:
+        return None
+    api_url = env.get("SLACK_API_URL") or DEFAULT_API_URL
+    return SlackSettings(signing_secret=env.get("SLACK_SIGNING_SECRET", ""), bot_token=token,
+                         api_url=api_url if api_url.endswith("/") else api_url + "/")
+
+
 def make_web_client(settings: SlackSettings, *, with_token: bool = True) -> AsyncWebClient:
     """Every Web API call goes to settings.api_url; a 429 is retried after its Retry-After.
     Bolt gets a client without the token: its `authorize` supplies the token per request."""
