@@ -16,7 +16,7 @@ def _labels(language: str, tier_counts: dict[str, int]) -> dict:
 
 
 def digest_chart(data: dict, language: str) -> bytes:
-    """PNG bytes for a manager digest's data (handlers.digest.manager_digest_data)."""
+    """PNG bytes for a manager digest's data (handlers.manager_digest.manager_digest_data)."""
     import matplotlib
 
     matplotlib.use("Agg")

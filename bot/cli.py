@@ -256,7 +256,8 @@ def cmd_digest(app: App) -> int:
     failed = False
     for kind in kinds:
         summary = run_weekly(app.engine, app.playbook, kind=kind, clock=clock, courier=courier,
-                             dry_run=app.args.dry_run, to=app.args.to, chart_maker=chart_maker)
+                             dry_run=app.args.dry_run, to=app.args.to, chart_maker=chart_maker,
+                             language=getattr(app.args, "lang", None) or os.environ.get("GARE_LANG") or None)
         for recipient, text in summary.previews:
             app.show(Reply("digest_preview", {"recipient": recipient, "kind": summary.kind, "text": text}))
         app.show(Reply("digest_summary", dict(summary.as_data(), dry_run=app.args.dry_run)))

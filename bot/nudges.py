@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 
 from bot.render import render
 from playbook.words import fold
-from handlers import digest
+from handlers import digest, manager_digest, rep_nudge
 from handlers.directory import Recipient
 from handlers.reply import Context, Reply
 from playbook.config import Playbook
@@ -54,13 +54,15 @@ class RunSummary:
     unreachable: list[tuple[str, str]] = field(default_factory=list)  # (recipient, why): not sent
     reach: list[tuple[str, str]] = field(default_factory=list)        # (recipient, how they are reached)
     previews: list[tuple[str, str]] = field(default_factory=list)  # dry run: (recipient, text)
+    not_recipient: str | None = None  # --to named someone who gets no message of this kind
 
     def as_data(self) -> dict:
         return {"kind": self.kind, "period": self.period, "sent": self.sent, "already_sent": self.already_sent,
                 "nothing_to_say": self.nothing_to_say, "not_today": self.not_today,
                 "failed": [{"recipient": r, "error": e} for r, e in self.failed],
                 "unreachable": [{"recipient": r, "reason": e} for r, e in self.unreachable],
-                "reach": [{"recipient": r, "how": h} for r, h in self.reach], "previews": len(self.previews)}
+                "reach": [{"recipient": r, "how": h} for r, h in self.reach], "previews": len(self.previews),
+                "not_recipient": self.not_recipient}
 
 
 def worker_id() -> str:
@@ -70,19 +72,23 @@ def worker_id() -> str:
 def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable[[], datetime],
                courier: Courier | None = None, dry_run: bool = False, to: str | None = None,
                due_today_only: bool = False, worker: str | None = None,
-               chart_maker: Callable[[dict, str], bytes | None] | None = None) -> RunSummary:
+               chart_maker: Callable[[dict, str], bytes | None] | None = None,
+               language: str | None = None) -> RunSummary:
     """kind: "reps" or "managers". `due_today_only` (the scheduler) sends each rep's nudge on
-    their chosen day; `gare digest --now` sends regardless."""
+    their chosen day; `gare digest --now` sends regardless. `language` (the CLI's --lang) wins
+    over each recipient's own."""
     worker = worker or worker_id()
+    language_override = language
     ctx = Context(engine=engine, playbook=playbook, actor="gare", clock=clock, platform="scheduler")
     ledger_kind = "rep_nudge" if kind == "reps" else "manager_digest"
-    summary = RunSummary(kind=ledger_kind, period=digest.period_of(ctx))
+    summary = RunSummary(kind=ledger_kind, period=rep_nudge.period_of(ctx))
     with session_scope(engine) as session:
         recipients = digest.reps(session, ctx) if kind == "reps" else digest.managers(session, ctx)
         settings = digest.rep_settings(session)
     if to:
-        recipients = [r for r in recipients if fold(r.owner) == fold(to)] or [
-            Recipient(to, "rep", None, problem="not_in_directory")]
+        recipients = [r for r in recipients if fold(r.owner) == fold(to)]
+        if not recipients:
+            summary.not_recipient = to
     today = ctx.now().astimezone(playbook.tz).weekday()
     session_factory = lambda: session_scope(engine)  # noqa: E731
 
@@ -101,15 +107,15 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
                                                   clock(), STALE_CLAIM):
             summary.already_sent.append(recipient)
             continue
-        language = person.language or playbook.language
+        language = language_override or person.language or playbook.language
         ctx.language = language
         try:
             with session_scope(engine) as session:
                 if kind == "reps":
-                    data = digest.rep_nudge_data(session, ctx, recipient, setting)
+                    data = rep_nudge.rep_nudge_data(session, ctx, recipient, setting)
                     reply = Reply("rep_nudge", data) if data else None
                 else:
-                    data = digest.manager_digest_data(session, ctx, recipient)
+                    data = manager_digest.manager_digest_data(session, ctx, recipient)
                     reply = Reply("manager_digest", data)
             if reply is None:
                 summary.nothing_to_say.append(recipient)
@@ -125,7 +131,7 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
                                 channel=channel, ts=ts)
             if kind == "managers":
                 with session_scope(engine) as session:
-                    digest.save_snapshot(session, recipient, summary.period, reply.data["counts"])
+                    manager_digest.save_snapshot(session, recipient, summary.period, reply.data["counts"])
             summary.sent.append(recipient)
         except DeliveryFailed as failure:
             log.warning("could not deliver %s to %s: %s", ledger_kind, recipient, failure.code)

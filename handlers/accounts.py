@@ -6,19 +6,22 @@ from datetime import date
 from typing import Any
 
 from playbook.words import (
-    AUTO_WORDS, EMPTY_WORDS, LET_GO_WORDS, NO_PROFILE_WORDS, SECTOR_WORDS, SETTABLE_ALIASES, STATUS_WORDS, fold,
+    AUTO_WORDS, EMPTY_WORDS, LET_GO_WORDS, MISFIT_WORDS, NO_PROFILE_WORDS, SECTOR_WORDS, SETTABLE_ALIASES,
+    STATUS_WORDS, TODAY_WORDS, fold,
 )
 from handlers.reply import Context, Refusal, Reply
 from handlers.records import (
     AccountView, account_views, deal_data, known_owner, list_owners, resolve_account,
 )
+from playbook.facts import typed_value
 from playbook.config import ACCOUNT_FIELDS, PROFILE_IDS, localized
 from playbook.profiles import common_actions
 from playbook.tiers import pyramid
 from store import queries
+from store.queries import jsonable
 from store.database import session_scope
 from store.models import ACCOUNT_STATUSES, SECTORS, utcnow
-from store.values import ValueProblem, parse_bool, parse_date, parse_number
+from store.values import ValueProblem, parse_bool, parse_date, parse_number, within_limits
 
 KEY_FIELDS = ("status", "industry", "region", "sector", "annual_revenue", "employees", "margin_pct",
               "exec_sponsor", "last_contact", "lifetime_value")
@@ -82,6 +85,8 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
         key = fold(profile)
         if key in LET_GO_WORDS:
             profile_id = "let_go"
+        elif key in MISFIT_WORDS:
+            profile_id = "misfit"
         elif key in NO_PROFILE_WORDS:
             profile_id = "none"
         else:
@@ -98,6 +103,8 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
         if profile_id == "let_go" and not s.profile.let_go:
             continue
         if profile_id == "none" and (s.profile.profile or s.profile.let_go):
+            continue
+        if profile_id == "misfit" and s.fit.verdict != "misfit":
             continue
         if profile_id in PROFILE_IDS and s.profile.profile != profile_id:
             continue
@@ -163,19 +170,57 @@ def _field_value(ctx: Context, field: str, raw: str) -> Any:
                 raise ValueProblem("bad_choice", " | ".join(SECTORS))
             return sector
         if kind == "number":
-            value = parse_number(raw)
+            value = within_limits(field, parse_number(raw))
+            if field == "employees" and not float(value).is_integer():
+                raise ValueProblem("bad_number", "integer")
             return int(value) if field == "employees" else value
         if kind == "bool":
             return parse_bool(raw)
         if kind == "date":
+            if fold(raw) in TODAY_WORDS:
+                return ctx.today()
             return parse_date(raw, ctx.playbook.tz)
         return raw
     except ValueProblem as problem:
         raise Refusal("bad_value", field=field, value=raw, expected=problem.expected) from None
 
 
-def account_set(ctx: Context, account: str, changes: dict[str, str]) -> Reply:
-    """Changes fields, the profile override or the tier; all or nothing, audited."""
+def account_set(ctx: Context, account: str, changes: dict[str, str],
+                expected: dict[str, str] | None = None) -> Reply:
+    """Changes fields, the profile override or the tier; all or nothing, audited. `expected`
+    (from a form) holds the values the form showed: when one moved since, nothing is saved and
+    the reply says so with the new value, so a change made meanwhile is never silently reverted."""
+    parsed = _parse_changes(ctx, changes)
+    shown = _parse_changes(ctx, expected or {})
+    with session_scope(ctx.engine) as session:
+        acc = resolve_account(session, account)
+        ctx.require("change", owner=acc.owner)
+        for field, value in shown.items():
+            current = _current(ctx, acc, field)
+            if _comparable(current) != _comparable(value):
+                raise Refusal("changed_meanwhile", field=field, account=acc.name, value=jsonable(current))
+        return _apply(ctx, session, acc, parsed)
+
+
+def _current(ctx: Context, acc, field: str) -> Any:
+    if field == "profile":
+        return acc.profile_override
+    if field == "tier":
+        return acc.tier_override
+    if field in ACCOUNT_FIELDS:
+        return getattr(acc, field)
+    return typed_value((acc.custom or {}).get(field), ctx.playbook.field_types.get(field))
+
+
+def _comparable(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def _parse_changes(ctx: Context, changes: dict[str, str]) -> dict[str, Any]:
     custom_fields = {k for k in ctx.playbook.field_types if k not in ACCOUNT_FIELDS}
     custom_fields -= {"days_since_last_contact", "open_deals", "open_pipeline", "won_deals", "conversion_likelihood"}
     settable = [f for f in ACCOUNT_FIELDS if f != "name"] + ["profile", "tier"] + sorted(custom_fields)
@@ -204,50 +249,51 @@ def account_set(ctx: Context, account: str, changes: dict[str, str]) -> Reply:
                 raise Refusal("bad_value", field="tier", value=raw, expected="1 | 2 | 3 | auto")
         else:
             parsed[field] = _field_value(ctx, field, raw)
+    return parsed
 
-    with session_scope(ctx.engine) as session:
-        acc = resolve_account(session, account)
-        ctx.require("change", owner=acc.owner)
-        if "owner" in parsed and parsed["owner"] is not None:
-            parsed["owner"] = known_owner(session, parsed["owner"])
-        if "owner" in parsed and fold(parsed["owner"] or "") != fold(acc.owner or ""):
-            ctx.require("reassign", owner=acc.owner, new_owner=parsed["owner"])
-        diff: dict[str, list] = {}
-        for field, value in parsed.items():
-            if field == "profile":
-                old = acc.profile_override
-                if old != value:
-                    acc.profile_override = value
-                    acc.profile_override_by = ctx.actor if value else None
-                    acc.profile_override_at = ctx.now() if value else None
-                    diff["profile"] = [old, value]
-            elif field == "tier":
-                if acc.tier_override != value:
-                    diff["tier"] = [acc.tier_override, value]
-                    acc.tier_override = value
-            elif field in ACCOUNT_FIELDS:
-                old = getattr(acc, field)
-                if old != value:
-                    diff[field] = [old, value]
-                    setattr(acc, field, value)
-            else:
-                custom = dict(acc.custom or {})
-                old = custom.get(field)
-                stored = value.isoformat() if isinstance(value, date) else value
-                if old != stored:
-                    diff[field] = [old, stored]
-                    if stored is None:
-                        custom.pop(field, None)
-                    else:
-                        custom[field] = stored
-                    acc.custom = custom
-        if diff:
-            acc.updated_at = utcnow()
-            session.add(acc)
-            queries.audit(session, ctx.who, "account", "update", entity_id=acc.id, entity_name=acc.name,
-                          changes=diff)
-            session.flush()
-        view = account_views(session, ctx, [acc])[0]
-        data = account_data(view, ctx)
+
+def _apply(ctx: Context, session, acc, parsed: dict[str, Any]) -> Reply:
+    """Writes the parsed changes (the owner change checked first), audits them, and answers."""
+    if "owner" in parsed and parsed["owner"] is not None:
+        parsed["owner"] = known_owner(session, parsed["owner"])
+    if "owner" in parsed and fold(parsed["owner"] or "") != fold(acc.owner or ""):
+        ctx.require("reassign", owner=acc.owner, new_owner=parsed["owner"])
+    diff: dict[str, list] = {}
+    for field, value in parsed.items():
+        if field == "profile":
+            old = acc.profile_override
+            if old != value:
+                acc.profile_override = value
+                acc.profile_override_by = ctx.actor if value else None
+                acc.profile_override_at = ctx.now() if value else None
+                diff["profile"] = [old, value]
+        elif field == "tier":
+            if acc.tier_override != value:
+                diff["tier"] = [acc.tier_override, value]
+                acc.tier_override = value
+        elif field in ACCOUNT_FIELDS:
+            old = getattr(acc, field)
+            if old != value:
+                diff[field] = [old, value]
+                setattr(acc, field, value)
+        else:
+            custom = dict(acc.custom or {})
+            old = custom.get(field)
+            stored = value.isoformat() if isinstance(value, date) else value
+            if old != stored:
+                diff[field] = [old, stored]
+                if stored is None:
+                    custom.pop(field, None)
+                else:
+                    custom[field] = stored
+                acc.custom = custom
+    if diff:
+        acc.updated_at = utcnow()
+        session.add(acc)
+        queries.audit(session, ctx.who, "account", "update", entity_id=acc.id, entity_name=acc.name,
+                      changes=diff)
+        session.flush()
+    view = account_views(session, ctx, [acc])[0]
+    data = account_data(view, ctx)
     data["changes"] = [{"field": k, "old": v[0], "new": v[1]} for k, v in diff.items()]
     return Reply("account_set", data)

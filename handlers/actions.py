@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from handlers.records import AccountView, account_views, resolve_account
 from handlers.reply import Context, Refusal, Reply
 from playbook.config import localized
+from playbook.method import action_every_days, actions_apply
 from store import queries
 from store.database import session_scope
 from store.models import ActionDone
@@ -27,16 +28,19 @@ def last_done(session: Session, account_ids: list[int]) -> dict[tuple[int, str],
 
 
 def due_actions(ctx: Context, view: AccountView, done: dict[tuple[int, str], datetime]) -> list[dict[str, Any]]:
-    """The profile's common actions not done within the profile's cadence."""
-    profile = ctx.playbook.profile(view.assessment.profile.profile or "")
-    if profile is None:
+    """The profile's common actions not done within the cadence (the tier's, else the
+    profile's). A misfit prospect has none: it is not to be chased."""
+    assessment = view.assessment
+    profile = ctx.playbook.profile(assessment.profile.profile or "")
+    if profile is None or not actions_apply(profile.id, assessment.fit.verdict):
         return []
+    every = action_every_days(ctx.playbook, profile.id, assessment.tier.tier)
     texts = localized(profile.actions, ctx.language)
     now = ctx.now()
     out = []
     for action_id, text in zip(profile.action_ids(), texts):
         when = done.get((view.account.id, action_id))
-        if when is None or now - when >= timedelta(days=profile.every_days):
+        if when is None or now - when >= timedelta(days=every):
             out.append({"id": action_id, "number": int(action_id.rsplit(":", 1)[1]), "text": text,
                         "last_done": when})
     return out
@@ -57,8 +61,8 @@ def action_done(ctx: Context, account: str, number: str) -> Reply:
         ctx.require("change", owner=found.owner)
         view = account_views(session, ctx, [found])[0]
         profile = ctx.playbook.profile(view.assessment.profile.profile or "")
-        if profile is None:
-            raise Refusal("no_actions", account=found.name)
+        if profile is None or not actions_apply(profile.id, view.assessment.fit.verdict):
+            raise Refusal("no_actions", account=found.name, misfit=profile is not None)
         ids = profile.action_ids()
         if not number.isdigit() or not 1 <= int(number) <= len(ids):
             raise Refusal("bad_value", field="N", value=number, expected=f"1 … {len(ids)}")
@@ -70,4 +74,6 @@ def action_done(ctx: Context, account: str, number: str) -> Reply:
         remaining = due_actions(ctx, view, last_done(session, [found.id]))
         text = localized(profile.actions, ctx.language)[int(number) - 1]
         return Reply("action_done", {"account": found.name, "profile": profile.id, "action": text,
-                                     "next_due_in_days": profile.every_days, "remaining": remaining})
+                                     "next_due_in_days": action_every_days(ctx.playbook, profile.id,
+                                                                           view.assessment.tier.tier),
+                                     "remaining": remaining})

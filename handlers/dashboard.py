@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playbook.words import fold
 from handlers.accounts import account_summary
-from handlers.digest import due_actions, last_done
+from handlers.actions import due_actions, last_done
 from handlers.reply import Context, Reply
 from handlers.people import team_of
 from handlers.records import account_views, deal_data, open_deals_timed

@@ -7,10 +7,14 @@ from playbook.assessment import time_deal
 from playbook.config import localized
 from playbook.stage_aging import frozen_deals, skipped_deals
 from handlers.reply import Context, Refusal, Reply
-from handlers.records import deal_data, list_owners, open_deals_timed, resolve_deal, stage_label
+from handlers.records import (
+    checklist_assessment, deal_data, list_owners, open_deals_timed, resolve_deal, stage_label,
+)
+from playbook.method import needs_gate_confirmation
 from store import queries
 from store.database import session_scope
-from store.models import Account, utcnow
+from store.models import Account, OutboxMessage, StageVisit, utcnow
+from store.queries import jsonable
 
 
 def _one(session, ctx: Context, deal) -> dict:
@@ -30,7 +34,9 @@ def deal(ctx: Context, deal: str) -> Reply:
         return Reply("deal", _one(session, ctx, resolve_deal(session, deal)))
 
 
-def deal_stage(ctx: Context, deal: str, stage: str) -> Reply:
+def deal_stage(ctx: Context, deal: str, stage: str, confirm: str | None = None) -> Reply:
+    """Moves a deal; the full stage history is kept. Moving a misfit's deal across the gate
+    stage asks for a confirmation with a reason (`confirm REASON`), audited for the manager."""
     spec = ctx.playbook.find_stage(stage)
     with session_scope(ctx.engine) as session:
         d = resolve_deal(session, deal)
@@ -40,13 +46,20 @@ def deal_stage(ctx: Context, deal: str, stage: str) -> Reply:
                           stages=[localized(s.name, ctx.language) for s in ctx.playbook.stages])
         if d.status in ("won", "lost"):
             raise Refusal("deal_closed", deal=d.name, status=d.status)
+        gate = _gate(session, ctx, d, spec.id, confirm)
+        if isinstance(gate, Reply):
+            return gate
         previous = d.stage
         if d.stage == spec.id and d.status == "open":
             data = _one(session, ctx, d)
             data["unchanged"] = True
             return Reply("deal_stage", data)
         was_nurture = d.status == "nurture"
+        nurture_days = None
         if was_nurture:
+            stay = next((h for h in reversed(time_deal(queries.deal_record(d), queries.visits_by_deal(
+                session, [d.id]).get(d.id, []), ctx.now(), ctx.playbook).history) if h["stage"] == NURTURE), None)
+            nurture_days = stay["days"] if stay else None
             # Back from nurture: the buyer has matured; the deal re-enters the rep's pipeline.
             d.status, d.nurture_reason = "open", None
             queries.audit(session, ctx.who, "deal", "reopen", entity_id=d.id, entity_name=d.name,
@@ -55,37 +68,86 @@ def deal_stage(ctx: Context, deal: str, stage: str) -> Reply:
             queries.reopen_visit(session, d, ctx.now())
         else:
             queries.move_stage(session, d, spec.id, ctx.now(), ctx.who)
+        if gate is not None:
+            queries.audit(session, ctx.who, "deal", "misfit_override", entity_id=d.id, entity_name=d.name,
+                          changes={"stage": [previous, spec.id], "reason": gate["reason"],
+                                   "traits": [t["id"] for t in gate["traits"]]})
         d.updated_at = utcnow()
         session.add(d)
         session.flush()
         data = _one(session, ctx, d)
         data.update(unchanged=False, previous_stage=previous, previous_stage_name=stage_label(ctx, previous),
-                    reopened=was_nurture)
+                    reopened=was_nurture, nurture_days=nurture_days)
         return Reply("deal_stage", data)
 
 
+def _gate(session, ctx: Context, d, to_stage: str, confirm: str | None) -> Reply | dict | None:
+    """None when the move needs no confirmation; the misfit_gate question when it does and none
+    was given; the confirmed override ({reason, traits}) otherwise."""
+    gate = ctx.playbook.method.gate_stage
+    account = session.get(Account, d.account_id) if d.account_id else None
+    if gate is None or account is None or ctx.playbook.stage_index(d.stage) > ctx.playbook.stage_index(gate):
+        return None  # no gate, no account to judge, or already past the gate
+    fit = checklist_assessment(session, ctx, account, d).fit
+    if not needs_gate_confirmation(ctx.playbook, fit.verdict, to_stage):
+        return None
+    traits = [{"id": t["id"], "label": t["label"], "why": t["why"], "who_feels_pain": t["who_feels_pain"]}
+              for t in fit.matched_traits if t["severity"] == "blocking"]
+    if confirm is None:
+        return Reply("misfit_gate", {"deal": d.name, "account": account.name, "owner": d.owner,
+                                     "stage": to_stage, "stage_name": stage_label(ctx, to_stage),
+                                     "gate_stage_name": stage_label(ctx, gate), "traits": traits}, ok=False)
+    reason = " ".join(confirm.split())
+    if not reason:
+        raise Refusal("gate_reason_missing", deal=d.name)
+    if len(reason) > 500:
+        raise Refusal("too_long", field="reason", limit=500)
+    return {"reason": reason, "traits": traits}
+
+
 def deal_nurture(ctx: Context, deal: str, reason: str | None = None) -> Reply:
-    """A frozen deal leaves the rep's pipeline for marketing nurture, with the reason recorded."""
+    """A frozen deal leaves the rep's pipeline for marketing nurture, with the reason recorded;
+    marketing hears of it in the playbook's nurture channel (and in the weekly nurture list)."""
+    reason = " ".join((reason or "").split()) or None
     with session_scope(ctx.engine) as session:
         d = resolve_deal(session, deal)
         ctx.require("change", owner=d.owner)
         if d.status == "nurture":
             data = _one(session, ctx, d)
-            data["unchanged"] = True
+            data.update(unchanged=True, marketing_told=False)
             return Reply("deal_nurture", data)
         if d.status in ("won", "lost"):
             raise Refusal("deal_closed", deal=d.name, status=d.status)
+        if reason is None and ctx.playbook.method.nurture_reason_required:
+            raise Refusal("nurture_reason_missing", deal=d.name)
         if reason is not None and len(reason) > 500:
             raise Refusal("too_long", field="reason", limit=500)
+        now = ctx.now()
         d.status, d.nurture_reason, d.updated_at = "nurture", reason, utcnow()
-        queries.close_open_visits(session, d, ctx.now())
+        queries.close_open_visits(session, d, now)
+        session.add(StageVisit(deal_id=d.id, stage=NURTURE, entered_at=now))  # time in nurture is kept
         session.add(d)
         queries.audit(session, ctx.who, "deal", "nurture", entity_id=d.id, entity_name=d.name,
                       changes={"status": ["open", "nurture"], "reason": [None, reason]})
         session.flush()
         data = _one(session, ctx, d)
         data["unchanged"] = False
+        channel = ctx.playbook.method.nurture_channel
+        if channel:
+            session.add(OutboxMessage(kind="nurture_handover", platform="slack", channel=channel,
+                                      language=ctx.playbook.language, data=jsonable(handover_data(data, ctx))))
+        data["marketing_told"] = bool(channel)
         return Reply("deal_nurture", data)
+
+
+NURTURE = "nurture"  # the stage name of a stay in marketing nurture, in the stage history
+
+
+def handover_data(data: dict, ctx: Context) -> dict:
+    """What marketing reads about a deal handed to nurture."""
+    return {"deal": data["deal"], "account": data["account"], "owner": data["owner"], "reason": data["nurture_reason"],
+            "stage_name": data["stage_name"], "amount": data["amount"], "kind": data.get("kind"),
+            "since": ctx.today()}
 
 
 def _pipeline(ctx: Context, owner: str | None, everyone: bool) -> tuple[list, str | None, str | None]:

@@ -85,6 +85,7 @@ class Tail:
     params: tuple[str, ...]
     usage: str
     optional: bool = False
+    keywords: tuple[str, ...] = ()  # keyword families the tail itself reads (help knows them)
 
 
 def assignments(text: str, command: str = "account_set") -> dict[str, str]:
@@ -193,6 +194,20 @@ def items_tail(value: str) -> Tail:
             raise Refusal("bad_syntax", command=command)
         return {"answers": {i: value for i in items}}
     return Tail(read, ("answers",), "ITEM …")
+
+
+def stage_tail() -> Tail:
+    """`proposal`, or `proposal confirm REASON` to pass the misfit gate knowingly."""
+    def read(text: str, command: str) -> dict[str, Any]:
+        words = text.split()
+        cut = next((i for i, w in enumerate(words) if i > 0 and is_keyword(w, "confirm")), None)
+        stage = strip_quotes(" ".join(words[:cut] if cut is not None else words))
+        if not stage:
+            raise Refusal("bad_syntax", command=command)
+        if cut is None:
+            return {"stage": stage, "confirm": None}
+        return {"stage": stage, "confirm": strip_quotes(" ".join(words[cut + 1:])) or ""}
+    return Tail(read, ("stage", "confirm"), "STAGE [confirm REASON]", keywords=("confirm",))
 
 
 def snooze_tail() -> Tail:

@@ -15,10 +15,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from handlers import accounts, actions, checklist, deals, digest, fit, history, people, settings
+from handlers import accounts, actions, checklist, deals, decisions, digest, fit, history, people, settings
 from handlers.grammar import (
     QUESTION_PATTERNS, Syntax, Tail, assignments_tail, filters_tail, items_tail, match, owner_tail, snooze_tail,
-    split_keyword, strip_quotes, text_tail,
+    split_keyword, stage_tail, strip_quotes, text_tail,
 )
 from handlers.reply import Context, Refusal, Reply
 from playbook.permissions import PERMISSIONS
@@ -71,15 +71,22 @@ COMMANDS: tuple[Command, ...] = (
          permission="change", topic="account",
          examples={"en": ("account Acme set margin_pct=18 exec_sponsor=yes", "account Acme set profile=expand"),
                    "fr": ("compte Acme modifier marge=18 sponsor=oui", "compte Acme modifier profil=étendre")}),
+    _cmd("account_decide", "account", decisions.account_decide,
+         Syntax("keyword", name="account", keyword="decide", first=True, tail=Tail(
+             lambda t, c: _decision(t, c), ("decision", "reason"), "end|keep|raised [REASON]")),
+         permission="change", topic="account", replies=("account_decision",),
+         examples={"en": ("account Acme decide raised margins reviewed with their CFO",),
+                   "fr": ("compte Acme décider fin marges intenables",)}),
     _cmd("account", "account", accounts.account, Syntax("name", name="account"), shareable=True,
          examples={"en": ("account Acme",), "fr": ("compte Acme",)}),
     _cmd("accounts", "accounts", accounts.accounts, Syntax("rest", tail=filters_tail(allow_profile=True)),
          shareable=True,
          examples={"en": ("accounts expand tier=1 owner=@me",), "fr": ("comptes garder niveau=1 propriétaire=@moi",)}),
     _cmd("deal_stage", "deal", deals.deal_stage,
-         Syntax("keyword", name="deal", keyword="stage", tail=text_tail("stage", "STAGE"), first=True),
-         permission="change",
-         examples={"en": ("deal Acme Renewal stage proposal",), "fr": ("affaire Acme Renewal étape proposition",)}),
+         Syntax("keyword", name="deal", keyword="stage", tail=stage_tail(), first=True),
+         permission="change", replies=("deal_stage", "misfit_gate"),
+         examples={"en": ("deal Acme Renewal stage proposal", "deal Acme Renewal stage proposal confirm CFO signed"),
+                   "fr": ("affaire Acme Renewal étape proposition",)}),
     _cmd("deal_nurture", "deal", deals.deal_nurture,
          Syntax("keyword", name="deal", keyword="nurture", tail=text_tail("reason", "[REASON]", optional=True),
                 first=True),
@@ -128,6 +135,13 @@ COMMANDS: tuple[Command, ...] = (
          examples={"en": ("history Acme", "history Acme Renewal page=2"), "fr": ("historique Acme",)}),
 )
 BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def _decision(text: str, command: str) -> dict[str, Any]:
+    word, _, reason = text.strip().partition(" ")
+    if not word:
+        raise Refusal("bad_syntax", command=command)
+    return {"decision": word, "reason": strip_quotes(reason) or None}
 SHAREABLE = frozenset(c.name for c in COMMANDS if c.shareable)
 TOPICS = tuple(dict.fromkeys(c.topic for c in COMMANDS))
 FAMILY_ORDER = tuple(dict.fromkeys(c.family for c in COMMANDS))
@@ -170,11 +184,16 @@ def parse(text: str) -> Invocation:
     if family is None:
         raise Refusal("unknown_command", got=head)
     candidates = _family_commands(family)
+    # Where the record's name ends: each keyword form reads it its own way (an action word's
+    # first occurrence, or `set`'s last, so names may hold keywords); the shortest name wins.
     keyworded = [s for c in candidates for s in c.syntax if s.shape == "keyword"]
     split = None
     if keyworded and rest:
-        families = tuple(dict.fromkeys(s.keyword for s in keyworded))
-        split = split_keyword(rest, families, first=any(s.first for s in keyworded))
+        firsts = tuple(dict.fromkeys(s.keyword for s in keyworded if s.first))
+        lasts = tuple(dict.fromkeys(s.keyword for s in keyworded if not s.first))
+        found = [x for x in (split_keyword(rest, firsts, first=True) if firsts else None,
+                             split_keyword(rest, lasts, first=False) if lasts else None) if x]
+        split = min(found, key=lambda x: len(x[0])) if found else None
     if family == "fit":
         rest = rest.rstrip("?").strip()
     for command in candidates:
@@ -274,7 +293,8 @@ def topic_of(word: str | None) -> str | None:
         return next(c.topic for c in COMMANDS if c.family == family)
     keyword = KEYWORD_OF.get(key)
     if keyword is not None:
-        owner = next((c for c in COMMANDS for s in c.syntax if s.keyword == keyword), None)
+        owner = next((c for c in COMMANDS for s in c.syntax
+                      if s.keyword == keyword or (s.tail is not None and keyword in s.tail.keywords)), None)
         if owner is not None:
             return owner.topic
     return key if key in TOPICS else None

@@ -39,4 +39,4 @@ def time_deal(deal: Mapping[str, Any], visits: Sequence[Any], now: datetime, pla
     def get(v, k):
         return v[k] if isinstance(v, Mapping) else getattr(v, k)
     plain = [Visit(get(v, "stage"), get(v, "entered_at"), get(v, "left_at")) for v in visits]
-    return deal_timing(deal["stage"], deal["status"], plain, now, playbook)
+    return deal_timing(deal["stage"], deal["status"], plain, now, playbook, deal.get("kind"))

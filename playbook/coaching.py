@@ -1,5 +1,6 @@
 """Coaching patterns: the same stage-time problem repeating for one rep at one stage points to a
-skills gap at that stage ("3 of the last 4 deals stuck at Proposal"), a topic for the manager."""
+skills gap at that stage, a topic for the manager. What is true now counts too: "david: 3 of the
+last 4 finished stays at Proposal ran over, and 5 open deals are over now"."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -17,7 +18,7 @@ class StageOutcome:
     deal: str
     stage: str
     entered_at: datetime
-    outcome: str  # stuck | skipped | normal | pending
+    outcome: str  # stuck | skipped | normal (finished stays); open_stuck | pending (the current one)
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,11 @@ class CoachingPattern:
     owner: str
     stage: str
     kind: str            # stuck | skipped
-    count: int           # deals with that outcome at that stage among the recent ones
-    of: int              # recent deals of the rep that went through the stage
+    count: int           # finished stays with that outcome among the recent ones
+    of: int              # recent finished stays of the rep at the stage
     deals: tuple[str, ...]
+    open_over: int = 0   # open deals of the rep over the stage's time now (stuck only)
+    open_deals: tuple[str, ...] = ()
 
 
 def stage_outcomes(owner: str, deal: str, timing: DealTiming, playbook: Playbook) -> list[StageOutcome]:
@@ -36,15 +39,15 @@ def stage_outcomes(owner: str, deal: str, timing: DealTiming, playbook: Playbook
     jumped = {s["stage"] for s in timing.skipped_stages if s["how"] == "jumped"}
     short = {s["stage"] for s in timing.skipped_stages if s["how"] == "too_short"}
     for visit in timing.history:
-        spec = playbook.stage(visit["stage"])
-        if spec is None:
-            continue
-        if visit["days"] > spec.stuck_after_days:
+        if visit.get("stuck_after_days") is None:
+            continue  # not a stage of the pipeline (nurture, a stage the playbook dropped)
+        if visit["left_at"] is None:
+            # Still there: over its time now, or no verdict yet.
+            outcome = "open_stuck" if visit["days"] > visit["stuck_after_days"] else "pending"
+        elif visit["days"] > visit["stuck_after_days"]:
             outcome = "stuck"
-        elif visit["stage"] in short and visit["left_at"] is not None and visit["days"] < spec.skipped_under_days:
+        elif visit["stage"] in short and visit["days"] < visit["skipped_under_days"]:
             outcome = "skipped"
-        elif visit["left_at"] is None:
-            outcome = "pending"  # still at the stage and within its time: no verdict yet
         else:
             outcome = "normal"
         out.append(StageOutcome(owner, deal, visit["stage"], visit["entered_at"], outcome))
@@ -58,19 +61,26 @@ def stage_outcomes(owner: str, deal: str, timing: DealTiming, playbook: Playbook
     return out
 
 
-def coaching_patterns(outcomes: Iterable[StageOutcome], *, recent: int = 4, min_count: int = 3) -> list[CoachingPattern]:
-    """For each rep and stage, look at the `recent` latest deals through that stage; `min_count`
-    or more with the same problem is a pattern."""
-    by_rep_stage: dict[tuple[str, str], dict[str, StageOutcome]] = defaultdict(dict)
+def coaching_patterns(outcomes: Iterable[StageOutcome], *, recent: int = 4,
+                      min_count: int = 3) -> list[CoachingPattern]:
+    """For each rep and stage, the `recent` latest finished stays (one per deal, its latest):
+    `min_count` or more with the same problem is a pattern; so are `min_count` open deals over
+    the stage's time now. Both counts are given, so the line says what is true now."""
+    finished: dict[tuple[str, str], dict[str, StageOutcome]] = defaultdict(dict)
+    open_over: dict[tuple[str, str], list[str]] = defaultdict(list)
     for o in sorted(outcomes, key=lambda o: o.entered_at):
-        if o.outcome == "pending":
-            continue
-        by_rep_stage[(o.owner, o.stage)][o.deal] = o  # a deal counts once per stage: its latest stay
+        if o.outcome == "open_stuck":
+            open_over[(o.owner, o.stage)].append(o.deal)
+        elif o.outcome != "pending":
+            finished[(o.owner, o.stage)][o.deal] = o
     patterns = []
-    for (owner, stage), per_deal in by_rep_stage.items():
-        latest = sorted(per_deal.values(), key=lambda o: o.entered_at)[-recent:]
+    for key in sorted(set(finished) | set(open_over)):
+        owner, stage = key
+        latest = sorted(finished.get(key, {}).values(), key=lambda o: o.entered_at)[-recent:]
         for kind in ("stuck", "skipped"):
             hits = [o.deal for o in latest if o.outcome == kind]
-            if len(hits) >= min_count:
-                patterns.append(CoachingPattern(owner, stage, kind, len(hits), len(latest), tuple(hits)))
-    return sorted(patterns, key=lambda p: (-p.count / p.of, -p.count, p.owner, p.stage))
+            now_over = open_over.get(key, []) if kind == "stuck" else []
+            if len(hits) >= min_count or len(now_over) >= min_count:
+                patterns.append(CoachingPattern(owner, stage, kind, len(hits), len(latest), tuple(hits),
+                                                len(now_over), tuple(now_over)))
+    return sorted(patterns, key=lambda p: (-(p.count / p.of if p.of else 0) - p.open_over, -p.count, p.owner, p.stage))

@@ -76,6 +76,7 @@ class LetGo:
     rule: Node
     rule_text: str
     action: Localized
+    review_days: int = 90   # a decision to keep the account silences its let-go line this long
 
 @dataclass(frozen=True)
 class MisfitTrait:
@@ -110,6 +111,12 @@ class TierFactor:
     bands: tuple[tuple[float, float], ...]
 
 @dataclass(frozen=True)
+class TierTreatment:
+    """What a tier changes (seed 004: each tier gets its own treatment)."""
+    every_days: int | None = None   # cadence of the profile's common actions, overriding the profile's
+    frozen: str | None = None       # "escalate": its frozen deals go to the manager; "nurture"; None: the kind decides
+
+@dataclass(frozen=True)
 class Tiers:
     tier1_min_score: float
     tier2_min_score: float
@@ -117,6 +124,29 @@ class Tiers:
     at_risk_rule: Node | None
     at_risk_text: str | None
     factors: tuple[TierFactor, ...]
+    treatment: dict = field(default_factory=dict)  # tier (1, 2, 3) -> TierTreatment
+
+    def of(self, tier: int | None) -> TierTreatment:
+        return self.treatment.get(tier) or TierTreatment()
+
+@dataclass(frozen=True)
+class DealKind:
+    """New business, renewal or expansion: its own standard days per stage and its own answer to
+    a frozen deal (a stalled renewal needs escalation, not nurture)."""
+    id: str
+    name: Localized
+    frozen: str = "nurture"                      # "nurture" or "escalate" (to the manager)
+    standard_days: dict = field(default_factory=dict)  # stage id -> standard days for this kind
+    advice: Localized | None = None              # what the rep reads next to a frozen deal of this kind
+
+@dataclass(frozen=True)
+class Method:
+    """Knobs of the method beyond profiles, checklist, stages and tiers."""
+    gate_stage: str | None = "qualification"  # a misfit's deal moved past it asks for confirmation
+    nurture_channel: str | None = None         # where marketing hears of each deal handed to nurture
+    nurture_reason_required: bool = True
+    coaching_window: int = 4                   # the rep's latest finished stays at a stage looked at
+    coaching_min_repeats: int = 3              # how many of them (or of open deals over now) make a pattern
 
 @dataclass(frozen=True)
 class Team:
@@ -169,6 +199,10 @@ class Playbook:
     teams: tuple[Team, ...] = ()
     nudges: Nudges = field(default_factory=Nudges)
     people: PeopleRules = field(default_factory=PeopleRules)
+    deal_kinds: tuple[DealKind, ...] = ()
+    method: Method = field(default_factory=Method)
+    stuck_tolerance_pct: float = 50
+    skipped_tolerance_pct: float = 70
 
     def team_of(self, manager: str | None) -> list[str]:
         """The reps a manager oversees (all their teams), empty for anyone else."""
@@ -209,6 +243,39 @@ class Playbook:
 
     def stage_index(self, stage_id: str) -> int:
         return self._stage_positions.get(stage_id, -1)
+
+    def deal_kind(self, kind_id: str | None) -> DealKind | None:
+        return next((k for k in self.deal_kinds if k.id == kind_id), None)
+
+    def stage_for(self, stage_id: str | None, kind: str | None = None) -> Stage | None:
+        """The stage with the standard time of this kind of deal (a renewal may have its own)."""
+        stage = self.stage(stage_id) if stage_id else None
+        spec = self.deal_kind(kind)
+        if stage is None or spec is None or stage.id not in spec.standard_days:
+            return stage
+        return self._kind_stages[(kind, stage.id)]
+
+    @cached_property
+    def _kind_stages(self) -> dict:
+        out = {}
+        for spec in self.deal_kinds:
+            for stage in self.stages:
+                if stage.id in spec.standard_days:
+                    std = float(spec.standard_days[stage.id])
+                    out[(spec.id, stage.id)] = Stage(
+                        id=stage.id, name=stage.name, standard_days=std, probability_pct=stage.probability_pct,
+                        stuck_after_days=std * (1 + self.stuck_tolerance_pct / 100),
+                        skipped_under_days=std * (1 - self.skipped_tolerance_pct / 100))
+        return out
+
+    def frozen_treatment(self, kind: str | None, tier: int | None) -> str:
+        """What a frozen deal calls for: "escalate" to the manager, or "nurture". The tier's
+        treatment wins over the kind's."""
+        by_tier = self.tiers.of(tier).frozen
+        if by_tier:
+            return by_tier
+        spec = self.deal_kind(kind)
+        return spec.frozen if spec else "nurture"
 
 
 # Reading the file lives in playbook/loading.py; these names are how the rest of Gare calls it.

@@ -12,7 +12,7 @@ def account_facts(account: Mapping[str, Any], deals: Iterable[Mapping[str, Any]]
                   playbook: Playbook) -> dict[str, Any]:
     facts: dict[str, Any] = {k: account.get(k) for k in ACCOUNT_FIELDS}
     for key, value in (account.get("custom") or {}).items():
-        facts.setdefault(key, _typed(value, playbook.field_types.get(key)))
+        facts.setdefault(key, typed_value(value, playbook.field_types.get(key)))
     last = facts.get("last_contact")
     if isinstance(last, datetime):
         last = last.date()
@@ -30,7 +30,7 @@ def account_facts(account: Mapping[str, Any], deals: Iterable[Mapping[str, Any]]
     return facts
 
 
-def _typed(value: Any, kind: str | None) -> Any:
+def typed_value(value: Any, kind: str | None) -> Any:
     """Custom columns arrive as text from CSV; rules compare them by their declared kind."""
     if value is None or value == "" or not isinstance(value, str):
         return value

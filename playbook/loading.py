@@ -10,8 +10,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from playbook.config import (
-    ACCOUNT_FIELDS, DERIVED_FIELDS, LANGUAGES, PROFILE_IDS, SEVERITIES, TIER_SOURCES, LetGo, Localized, MisfitTrait,
-    Nudges, PeopleRules, Playbook, PlaybookError, Profile, Stage, SuccessBox, Team, TierFactor, Tiers,
+    ACCOUNT_FIELDS, DERIVED_FIELDS, LANGUAGES, PROFILE_IDS, SEVERITIES, TIER_SOURCES, DealKind, LetGo, Localized,
+    Method, MisfitTrait, Nudges, PeopleRules, Playbook, PlaybookError, Profile, Stage, SuccessBox, Team, TierFactor,
+    Tiers, TierTreatment,
 )
 from playbook.rules import Node, RuleError, check_fields, parse_rule
 
@@ -139,9 +140,11 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
     field_types = _fields(top.sub("fields", {}))
     profiles = _profiles(top.sub("profiles"), field_types)
     let_go = _let_go(top, field_types)
-    traits, boxes, max_empty = _misfit(top.sub("misfit"), field_types)
-    stages, day_count, holidays = _pipeline(top.sub("pipeline"))
+    traits, boxes, max_empty, gate = _misfit(top.sub("misfit"), field_types)
+    stages, day_count, holidays, stuck_pct, skipped_pct = _pipeline(top.sub("pipeline"))
     tiers = _tiers(top.sub("tiers"), field_types)
+    deal_kinds = _deal_kinds(top.sub("deal_kinds", {}), stages)
+    method = _method(top, gate, stages)
     teams = _teams(top.sub("teams", {}))
     nudges = _nudges(top.sub("nudges", {}))
     people = _people(top.sub("people", {}))
@@ -150,7 +153,8 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
         source=path, language=language, timezone=timezone, currency=currency, field_types=field_types,
         profiles=profiles, let_go=let_go, traits=traits, success_boxes=boxes, max_empty_boxes=max_empty,
         stages=stages, day_count=day_count, holidays=holidays, tiers=tiers, raw=data, teams=teams,
-        nudges=nudges, people=people,
+        nudges=nudges, people=people, deal_kinds=deal_kinds, method=method, stuck_tolerance_pct=stuck_pct,
+        skipped_tolerance_pct=skipped_pct,
     )
 
 
@@ -223,16 +227,21 @@ def _let_go(top: _Reader, field_types: dict[str, str]) -> LetGo | None:
     if "let_go" in top.data:
         lr = top.sub("let_go")
         rule, text = lr.rule("when", field_types)
-        let_go = LetGo(rule=rule, rule_text=text, action=lr.localized("action"))
+        review = lr.get("review_days", int, 90)
+        if review < 1:
+            raise lr.fail("review_days", f"is {review}; it must be at least 1 day.")
+        let_go = LetGo(rule=rule, rule_text=text, action=lr.localized("action"), review_days=review)
         lr.done()
     else:
         top.seen.add("let_go")
     return let_go
 
 
-def _misfit(r: _Reader, field_types: dict[str, str]) -> tuple[tuple[MisfitTrait, ...], tuple[SuccessBox, ...], int]:
-    """[misfit]: the traits of bad-fit customers and the potential-for-success boxes."""
+def _misfit(r: _Reader, field_types: dict[str, str]) -> tuple[tuple[MisfitTrait, ...], tuple[SuccessBox, ...], int, str | None]:
+    """[misfit]: the traits of bad-fit customers, the potential-for-success boxes, and the stage a
+    misfit's deal may not pass without a confirmation (checked against the stages in parse)."""
     max_empty = r.get("max_empty_boxes", int, 2)
+    gate = r.get("gate_stage", str, AUTO_GATE) or None
     traits = []
     for i, raw in enumerate(r.get("traits", list, [])):
         if not isinstance(raw, dict):
@@ -265,10 +274,10 @@ def _misfit(r: _Reader, field_types: dict[str, str]) -> tuple[tuple[MisfitTrait,
     if max_empty < 0 or (boxes and max_empty > len(boxes)):
         raise r.fail("max_empty_boxes", f"is {max_empty}; it must be between 0 and the number of boxes ({len(boxes)}).")
     r.done()
-    return tuple(traits), tuple(boxes), max_empty
+    return tuple(traits), tuple(boxes), max_empty, gate
 
 
-def _pipeline(r: _Reader) -> tuple[tuple[Stage, ...], str, frozenset]:
+def _pipeline(r: _Reader) -> tuple[tuple[Stage, ...], str, frozenset, float, float]:
     """[pipeline]: the stages, their standard times, and how days are counted."""
     day_count = r.get("day_count", str, "calendar")
     if day_count not in ("calendar", "business"):
@@ -309,7 +318,7 @@ def _pipeline(r: _Reader) -> tuple[tuple[Stage, ...], str, frozenset]:
         sr.done()
     _unique(r.path, "pipeline.stages", [s.id for s in stages])
     r.done()
-    return tuple(stages), day_count, frozenset(holidays)
+    return tuple(stages), day_count, frozenset(holidays), stuck_pct, skipped_pct
 
 
 def _tiers(r: _Reader, field_types: dict[str, str]) -> Tiers:
@@ -350,8 +359,76 @@ def _tiers(r: _Reader, field_types: dict[str, str]) -> Tiers:
     _unique(r.path, "tiers.factors", [f.id for f in factors])
     if not factors or sum(f.weight for f in factors) <= 0:
         raise r.fail("factors", "needs at least one factor with a weight above 0.")
+    treatment = {}
+    for tier in (1, 2, 3):
+        every = r.get(f"tier{tier}_every_days", int, None)
+        if every is not None and every < 1:
+            raise r.fail(f"tier{tier}_every_days", f"is {every}; it must be at least 1 day.")
+        frozen = r.get(f"tier{tier}_frozen", str, None)
+        if frozen is not None and frozen not in FROZEN_TREATMENTS:
+            raise r.fail(f"tier{tier}_frozen", f"is {frozen!r}; use escalate (to the manager) or nurture.")
+        if every is not None or frozen is not None:
+            treatment[tier] = TierTreatment(every_days=every, frozen=frozen)
     r.done()
-    return Tiers(t1, t2, penalty, at_risk, at_risk_text, tuple(factors))
+    return Tiers(t1, t2, penalty, at_risk, at_risk_text, tuple(factors), treatment)
+
+
+FROZEN_TREATMENTS = ("escalate", "nurture")
+AUTO_GATE = "\0auto"
+DEFAULT_KINDS = {
+    "new_business": ({"en": "New business", "fr": "Nouvelle affaire"}, "nurture"),
+    "renewal": ({"en": "Renewal", "fr": "Renouvellement"}, "escalate"),
+    "expansion": ({"en": "Expansion", "fr": "Extension"}, "escalate"),
+}
+
+
+def _deal_kinds(r: _Reader, stages: tuple[Stage, ...]) -> tuple[DealKind, ...]:
+    """[deal_kinds.*]: new business, renewal, expansion (and any the playbook adds), each with
+    its answer to a frozen deal and, optionally, its own standard days per stage."""
+    stage_ids = {s.id for s in stages}
+    kinds = []
+    for kid in dict.fromkeys([*DEFAULT_KINDS, *r.data]):
+        default_name, default_frozen = DEFAULT_KINDS.get(kid, ({"en": kid.replace("_", " ")}, "nurture"))
+        kr = r.sub(kid) if kid in r.data else _Reader(r.path, {}, f"deal_kinds.{kid}")
+        r.seen.add(kid)
+        name = kr.localized("name", optional=True) or default_name
+        frozen = kr.get("frozen", str, default_frozen)
+        if frozen not in FROZEN_TREATMENTS:
+            raise kr.fail("frozen", f"is {frozen!r}; use escalate (to the manager) or nurture.")
+        days = kr.get("standard_days", dict, {})
+        for stage_id, value in days.items():
+            if stage_id not in stage_ids:
+                raise kr.fail(f"standard_days.{stage_id}", f"is not a stage. Stages: {', '.join(sorted(stage_ids))}.")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise kr.fail(f"standard_days.{stage_id}", f"is {value!r}; it must be a number of days above 0.")
+        advice = kr.localized("advice", optional=True)
+        kr.done()
+        kinds.append(DealKind(id=kid, name=name, frozen=frozen, standard_days=dict(days), advice=advice))
+    r.done()
+    return tuple(kinds)
+
+
+def _method(top: _Reader, gate: str | None, stages: tuple[Stage, ...]) -> Method:
+    """[nurture] and [coaching], and the misfit gate checked against the stages."""
+    if gate == AUTO_GATE:  # unset: the qualification stage, else the first one
+        gate = "qualification" if any(s.id == "qualification" for s in stages) else stages[0].id
+    if gate is not None and gate not in {s.id for s in stages}:
+        raise PlaybookError(top.path, "misfit.gate_stage",
+                            f"{gate!r} is not a stage. Use one of: {', '.join(s.id for s in stages)}, or \"\" for no gate.")
+    nr = top.sub("nurture", {})
+    channel = nr.get("channel", str, None) or None
+    required = nr.get("reason_required", bool, True)
+    nr.done()
+    cr = top.sub("coaching", {})
+    window = cr.get("window", int, 4)
+    repeats = cr.get("min_repeats", int, 3)
+    if window < 1:
+        raise cr.fail("window", f"is {window}; it must be at least 1.")
+    if not 1 <= repeats <= window:
+        raise cr.fail("min_repeats", f"is {repeats}; it must be between 1 and window ({window}).")
+    cr.done()
+    return Method(gate_stage=gate, nurture_channel=channel, nurture_reason_required=required,
+                  coaching_window=window, coaching_min_repeats=repeats)
 
 
 def _teams(r: _Reader) -> tuple[Team, ...]:

@@ -50,22 +50,27 @@ def elapsed_days(start: datetime, end: datetime, playbook: Playbook) -> float:
     return float(days)
 
 
-def deal_timing(stage: str, status: str, visits: Iterable[Visit], now: datetime, playbook: Playbook) -> DealTiming:
+def deal_timing(stage: str, status: str, visits: Iterable[Visit], now: datetime, playbook: Playbook,
+                kind: str | None = None) -> DealTiming:
+    """Time at the current stage against the standard for this kind of deal, and the stages cut
+    short or jumped over in its history."""
     visits = sorted(visits, key=lambda v: v.entered_at)
     current = next((v for v in reversed(visits) if v.stage == stage), None)
     entered = current.entered_at if current else None
     end = current.left_at if (current and current.left_at and status != "open") else now
     days_at = round(elapsed_days(entered, end, playbook), 1) if entered else 0.0
-    standard = playbook.stage(stage)
+    standard = playbook.stage_for(stage, kind)
     indicator = round(days_at - standard.standard_days, 1) if standard else None
 
     skipped: list[dict[str, Any]] = []
     history: list[dict[str, Any]] = []
     for i, visit in enumerate(visits):
-        spec = playbook.stage(visit.stage)
+        spec = playbook.stage_for(visit.stage, kind)
         spent = round(elapsed_days(visit.entered_at, visit.left_at or now, playbook), 1)
         history.append({"stage": visit.stage, "entered_at": visit.entered_at, "left_at": visit.left_at,
-                        "days": spent, "standard_days": spec.standard_days if spec else None})
+                        "days": spent, "standard_days": spec.standard_days if spec else None,
+                        "stuck_after_days": spec.stuck_after_days if spec else None,
+                        "skipped_under_days": spec.skipped_under_days if spec else None})
         # A stage left well before its standard time was cut short.
         if visit.left_at is not None and spec and spent < spec.skipped_under_days:
             skipped.append({"stage": visit.stage, "days": spent, "standard_days": spec.standard_days,

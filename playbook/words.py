@@ -47,6 +47,8 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "untick": {"en": ("untick", "uncheck"), "fr": ("decocher", "decoche")},
     "frozen": {"en": ("frozen", "stuck"), "fr": ("gelees", "gelee", "bloquees", "bloquee")},
     "skipped": {"en": ("skipped",), "fr": ("sautees", "sautee", "brulees", "brulee")},
+    "confirm": {"en": ("confirm", "anyway"), "fr": ("confirmer", "forcer")},
+    "decide": {"en": ("decide", "decision"), "fr": ("decider",)},
 }
 
 # The method's own words, accepted wherever a profile is named (KARE in English, GARE in French).
@@ -57,6 +59,7 @@ PROFILE_NAMES = {
     "expand": "expand", "etendre": "expand", "e": "expand",
 }
 LET_GO_WORDS = ("let_go", "letgo", "lacher", "laisser_aller", "laisser-aller")
+MISFIT_WORDS = ("misfit", "misfits", "inadapte", "inadaptes", "mal_adapte", "mal_adaptes")
 NO_PROFILE_WORDS = ("none", "aucun")
 
 # What `account X set …` may change, with the French words a rep may type.
@@ -67,6 +70,15 @@ SETTABLE_ALIASES = {
     "dernier_contact": "last_contact", "valeur_vie": "lifetime_value", "ltv": "lifetime_value",
     "profil": "profile", "niveau": "tier",
 }
+# An owner's decision on an account to let go.
+DECISION_WORDS = {
+    "end": "end", "let_go": "end", "letgo": "end", "terminate": "end", "fin": "end", "terminer": "end",
+    "arreter": "end", "lacher": "end", "keep": "keep", "garder": "keep", "conserver": "keep",
+    "raised": "raised", "discussed": "raised", "talked": "raised", "souleve": "raised", "aborde": "raised",
+    "en_discussion": "raised", "discute": "raised",
+}
+TODAY_WORDS = ("today", "now", "aujourd'hui", "aujourd’hui", "auj", "maintenant")
+
 # Account statuses and sectors as people type them in chat (imports have their own, wider tables).
 STATUS_WORDS = {"client": "customer", "ancien": "former", "ancien_client": "former", "ex-client": "former"}
 SECTOR_WORDS = {"commercial": "commercial", "prive": "commercial", "public": "public"}
@@ -86,9 +98,11 @@ DAY_WORDS = {
     "mercredi": 2, "thu": 3, "thursday": 3, "jeudi": 3, "fri": 4, "friday": 4, "vendredi": 4,
     "sat": 5, "saturday": 5, "samedi": 5, "sun": 6, "sunday": 6, "dimanche": 6,
 }
-NUDGE_CATEGORIES = ("frozen", "skipped", "win_back", "actions")
+NUDGE_CATEGORIES = ("frozen", "skipped", "let_go", "at_risk", "misfits", "win_back", "actions")
 CATEGORY_WORDS = {
     "frozen": "frozen", "stuck": "frozen", "gelees": "frozen", "skipped": "skipped", "sautees": "skipped",
+    "let_go": "let_go", "letgo": "let_go", "lacher": "let_go", "at_risk": "at_risk", "risque": "at_risk",
+    "a_risque": "at_risk", "misfits": "misfits", "misfit": "misfits", "inadaptes": "misfits",
     "win_back": "win_back", "winback": "win_back", "reconquerir": "win_back", "actions": "actions",
 }
 

@@ -28,6 +28,8 @@ from store.queries import audit
 
 SEED = 20260101
 OWNERS = ("alice", "bruno", "chloe", "david", "emma", "farid")
+# The coaching story: this rep's deals, closed and open, run over at this stage.
+SLOW_REP, SLOW_STAGE = "david", "proposal"
 # The demo's sales team, as `gare import people` would load it: two managers, six reps, one admin.
 PEOPLE = (
     # owner, name, role, team, manager
@@ -321,7 +323,7 @@ class _Plan:
     amount: float
     closed_days_ago: int = 0   # won/lost/nurture: when it left the pipeline
     year_from_close: bool = False
-    timing: str = "on_track"   # on_track | stuck | skip | jump
+    timing: str = "on_track"   # on_track | stuck | skip | jump | slow@<stage> (a closed deal that ran over there)
 
 
 def _plans(acc: DemoAccount, extra: dict[str, Any], rng: random.Random, n_stages: int) -> list[_Plan]:
@@ -409,10 +411,13 @@ def _history(plan: _Plan, stages: list, rng: random.Random, base: datetime) -> t
         path.remove(rng.randint(1, final - 1))
     short = rng.choice(path[:-1]) if plan.timing == "skip" and len(path) > 1 else None
     durations = []
+    slow = plan.timing.split("@", 1)[1] if plan.timing.startswith("slow@") else None
     for i in path[:-1]:
         s = stages[i]
         if i == short:
             durations.append(rng.uniform(0.4, max(0.5, 0.2 * s.standard_days)))
+        elif s.id == slow:  # a finished stay that ran over: the history behind a coaching topic
+            durations.append(s.stuck_after_days * rng.uniform(1.3, 2.0))
         else:
             durations.append(s.standard_days * rng.uniform(0.75, 1.3))
     cur = stages[final]
@@ -424,7 +429,8 @@ def _history(plan: _Plan, stages: list, rng: random.Random, base: datetime) -> t
         end = None
     else:
         end = base - timedelta(days=plan.closed_days_ago) + timedelta(hours=rng.randint(8, 18))
-        entered = end - timedelta(days=cur.standard_days * rng.uniform(0.6, 1.2))
+        stay = cur.stuck_after_days * rng.uniform(1.3, 2.0) if cur.id == slow else cur.standard_days * rng.uniform(0.6, 1.2)
+        entered = end - timedelta(days=stay)
     visits = [DemoVisit(cur.id, entered, end)]
     t = entered
     for i, days in zip(reversed(path[:-1]), reversed(durations)):
@@ -467,11 +473,13 @@ def generate_demo(playbook: Playbook, today: date) -> DemoData:
             if isinstance(plan.stage, str):  # a stage named in BOOK; playbooks without it use the last-but-one
                 plan.stage = stage_index.get(plan.stage, max(0, len(stages) - 2))
             plan.stage = min(plan.stage, len(stages) - 1)
-            visits, close = _history(plan, stages, rng, base)
             # A deal is mostly owned by the account's rep; an expansion now and then by a colleague.
             deal_owner = owner
             if plan.label in ("Expansion", "Analytics add-on") and owner in OWNERS and rng.random() < .3:
                 deal_owner = OWNERS[(OWNERS.index(owner) + 1 + n % (len(OWNERS) - 1)) % len(OWNERS)]
+            if deal_owner == SLOW_REP and plan.status in ("won", "lost"):
+                plan.timing = f"slow@{SLOW_STAGE}"  # the same rep, again and again, at the same stage
+            visits, close = _history(plan, stages, rng, base)
             deal = DemoDeal(
                 name=f"{name} {DASH} {_label_year(plan, close, base)}", account=name, owner=deal_owner,
                 stage=stages[plan.stage].id, amount=_round(max(plan.amount, 2000), 500), close_date=close,

@@ -248,3 +248,42 @@ class WeeklySnapshot(SQLModel, table=True):
     period: str = Field(max_length=20)
     counts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     taken_at: datetime = Field(default_factory=utcnow)
+
+
+class AccountDecision(SQLModel, table=True):
+    """An owner's decision on an account the method flags (seed 000: a let-go account calls for
+    direct action): end the relationship, keep it, or raised with the customer. The weekly nudge
+    stops asking while the decision stands."""
+
+    __tablename__ = "account_decision"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    kind: str = Field(default="let_go", max_length=20)
+    decision: str = Field(max_length=20)  # end, keep, raised
+    reason: Optional[str] = Field(default=None, max_length=500)
+    decided_by: Optional[str] = Field(default=None, max_length=120)
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message a change owes to someone outside the conversation (marketing hears of a deal
+    handed to nurture), written in the same transaction as the change and delivered by whichever
+    process posts to the platform: nothing is lost if that platform is down at the time."""
+
+    __tablename__ = "outbox_message"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)            # nurture_handover
+    platform: str = Field(max_length=20)        # slack
+    channel: str = Field(max_length=64)
+    language: Optional[str] = Field(default=None, max_length=5)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=20, index=True)  # pending, claimed, sent, failed
+    attempts: int = 0
+    claimed_by: Optional[str] = Field(default=None, max_length=120)
+    claimed_at: Optional[datetime] = None
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: Optional[datetime] = None
+    ts: Optional[str] = Field(default=None, max_length=40)
+    error: Optional[str] = Field(default=None, max_length=200)

@@ -29,7 +29,7 @@ def deal_record(d: Deal, account_name: str | None = None) -> dict[str, Any]:
     return {
         "id": d.id, "name": d.name, "account_id": d.account_id, "account": account_name, "owner": d.owner,
         "stage": d.stage, "amount": d.amount, "close_date": d.close_date, "status": d.status,
-        "nurture_reason": d.nurture_reason,
+        "nurture_reason": d.nurture_reason, "kind": getattr(d, "kind", None),
     }
 
 
@@ -118,6 +118,14 @@ def list_accounts(session: Session, *, owner: str | None = None, owners: Sequenc
     if owners is not None:
         query = query.where(func.lower(Account.owner).in_([o.lower() for o in owners]))
     return list(session.exec(query))
+
+
+def accounts_by_id(session: Session, account_ids: Sequence[int]) -> dict[int, Account]:
+    out: dict[int, Account] = {}
+    for chunk in _chunks(sorted(set(account_ids))):
+        for a in session.exec(select(Account).where(Account.id.in_(chunk))):
+            out[a.id] = a
+    return out
 
 
 def deals_by_account(session: Session, account_ids: Sequence[int]) -> dict[int, list[Deal]]:

@@ -111,3 +111,27 @@ def parse_datetime(raw: str, tz) -> datetime:
     return value.astimezone(timezone.utc)
 
 
+# What a number may be where it enters Gare (chat, forms, cards, files): money and counts are
+# never negative, a percentage is 0-100, and nothing is beyond what a column and a reader can
+# hold. (low, high); a field not listed is any finite number within +/- 1e15.
+MONEY_MAX = 1e15
+LIMITS: dict[str, tuple[float, float]] = {
+    "margin_pct": (0, 100),
+    "annual_revenue": (0, MONEY_MAX),
+    "lifetime_value": (0, MONEY_MAX),
+    "amount": (0, MONEY_MAX),
+    "employees": (0, 2_000_000_000),  # an integer column
+}
+DEFAULT_LIMIT = (-MONEY_MAX, MONEY_MAX)
+
+
+def within_limits(field: str, value: float) -> float:
+    """The value, or ValueProblem("out_of_range") naming the range it must be in."""
+    low, high = LIMITS.get(field, DEFAULT_LIMIT)
+    if not low <= value <= high:
+        raise ValueProblem("out_of_range", f"{_plain(low)} … {_plain(high)}")
+    return value
+
+
+def _plain(x: float) -> str:
+    return f"{x:,.0f}".replace(",", " ") if abs(x) < 1e12 else f"{x:.0e}".replace("+", "")

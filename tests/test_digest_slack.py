@@ -86,7 +86,7 @@ def test_each_rep_gets_their_frozen_deals_once_and_a_second_run_posts_nothing(wo
 def test_nothing_to_say_means_no_message_and_snoozed_deals_are_left_out(world, fake):
     engine, pb, clock = world
     alice = Context(engine=engine, playbook=pb, actor="alice", owner="alice", language="en", clock=clock)
-    run_command(alice, "settings mute=frozen,skipped,win_back,actions")
+    run_command(alice, "settings mute=frozen,skipped,let_go,at_risk,misfits,win_back,actions")
     snoozed = expected_frozen(engine, pb, clock, "david")[0]
     with session_scope(engine) as s:
         deal = s.exec(select(Deal).where(Deal.name == snoozed)).one()
@@ -106,7 +106,7 @@ def test_manager_digest_comes_with_its_chart_in_the_thread(world, fake):
     [digest] = posts_to(fake, "hugo")
     validate_message(digest.body)
     text = all_text(digest.body["blocks"])
-    assert "david" in text and "3 of the last 4 deals stuck at Proposal" in text
+    assert "david: 3 of the last 4 finished stays at Proposal ran over, and 5 open deals are over now" in text
     completes = [c for c in fake.of("files.completeUploadExternal") if c.body.get("channel_id") == "DU_HUGO"]
     with session_scope(engine) as s:
         ledger = s.exec(select(NudgeSend).where(NudgeSend.recipient == "hugo")).one()

@@ -5,7 +5,7 @@ import pytest
 from sqlmodel import select
 
 from bot.nudges import run_weekly
-from handlers import digest
+from handlers import digest, manager_digest, rep_nudge
 from handlers.registry import run_command
 from handlers.reply import Context
 from store.database import session_scope
@@ -37,7 +37,7 @@ def demo(engine, playbook, clock):
 
 def nudge(ctx, rep):
     with session_scope(ctx.engine) as session:
-        return digest.rep_nudge_data(session, ctx, rep, digest.rep_settings(session).get(rep))
+        return rep_nudge.rep_nudge_data(session, ctx, rep, digest.rep_settings(session).get(rep))
 
 
 def test_a_reps_nudge_lists_their_frozen_deals_and_nobody_elses(demo):
@@ -85,7 +85,7 @@ def test_done_actions_are_not_due_until_the_cadence_comes_round(demo, clock):
 
 
 def test_muting_every_category_means_no_message(demo):
-    assert run_command(demo, "settings mute=frozen,skipped,win_back,actions").ok
+    assert run_command(demo, "settings mute=frozen,skipped,let_go,at_risk,misfits,win_back,actions").ok
     assert nudge(demo, "alice") is None
     assert run_command(demo, "settings unmute=frozen").ok
     assert nudge(demo, "alice")["frozen"]
@@ -99,13 +99,13 @@ def test_settings_are_refused_politely_when_wrong(demo):
 
 def test_manager_digest_covers_the_team_with_a_coaching_pattern(demo):
     with session_scope(demo.engine) as s:
-        data = digest.manager_digest_data(s, demo, "hugo")
+        data = manager_digest.manager_digest_data(s, demo, "hugo")
     assert data["team"] == ["david", "emma", "farid"]
     owners = {r["owner"] for r in data["frozen_by_rep"]}
     assert owners <= {"david", "emma", "farid"} and "david" in owners
     assert data["frozen_amount"] == sum(r["amount"] for r in data["frozen_by_rep"])
     [pattern] = [c for c in data["coaching"] if c["owner"] == "david" and c["stage"] == "proposal"]
-    assert pattern["kind"] == "stuck" and pattern["count"] >= 3
+    assert (pattern["kind"], pattern["count"], pattern["of"]) == ("stuck", 3, 4) and pattern["open_over"] >= 3
     assert sum(data["counts"]["tiers"].values()) == sum(data["counts"]["profiles"].values())
     assert data["changes"] is None
 
@@ -116,7 +116,7 @@ def test_nurtured_deals_of_the_week_appear_with_their_reason(demo):
                     clock=demo.clock)
     assert run_command(david, f"deal {frozen} nurture buyer reorganising until spring").ok
     with session_scope(demo.engine) as s:
-        data = digest.manager_digest_data(s, demo, "hugo")
+        data = manager_digest.manager_digest_data(s, demo, "hugo")
     assert {"deal": frozen, "owner": "david", "reason": "buyer reorganising until spring"}.items() <= \
         next(n for n in data["nurtured"] if n["deal"] == frozen).items()
 
@@ -130,6 +130,6 @@ def test_dry_run_posts_nothing_and_claims_nothing(demo, clock):
 
 
 def test_reps_with_nothing_to_say_get_no_preview(demo, clock):
-    run_command(demo, "settings mute=frozen,skipped,win_back,actions")
+    run_command(demo, "settings mute=frozen,skipped,let_go,at_risk,misfits,win_back,actions")
     summary = run_weekly(demo.engine, demo.playbook, kind="reps", clock=clock, dry_run=True)
     assert "alice" in summary.nothing_to_say and "alice" not in [r for r, _ in summary.previews]

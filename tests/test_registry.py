@@ -79,15 +79,20 @@ def _world(engine, playbook) -> None:
         acme = Account(name="Acme", owner="alice", status="customer", margin_pct=25, employees=300,
                        exec_sponsor=True, lifetime_value=300_000, annual_revenue=40_000_000)
         quiet = Account(name="Quiet Co", owner="quentin", status="prospect", employees=5)
-        s.add_all([acme, quiet])
+        casino = Account(name="Casino Royale", owner="alice", status="prospect", industry="gambling", employees=400)
+        thin = Account(name="Thin Co", owner="alice", status="customer", margin_pct=2, employees=90)
+        s.add_all([acme, quiet, casino, thin])
         s.flush()
         renewal = Deal(name="Acme Renewal", account_id=acme.id, owner="alice", stage="proposal", amount=50_000)
-        s.add(renewal)
+        bet = Deal(name="Casino Pilot", account_id=casino.id, owner="alice", stage="qualification", amount=9_000)
+        s.add_all([renewal, bet])
         s.flush()
         s.add(StageVisit(deal_id=renewal.id, stage="proposal", entered_at=NOW - timedelta(days=40)))
+        s.add(StageVisit(deal_id=bet.id, stage="qualification", entered_at=NOW - timedelta(days=3)))
 
 
-EXTRA_RUNS = ["nudge quentin", "account Nowhere", "deal Nowhere", "accounts tier=9", "deals lost", "bonjour",
+EXTRA_RUNS = ["deal Casino Pilot stage proposal", "account Thin Co decide raised spoke with their CFO",
+              "nudge quentin", "account Nowhere", "deal Nowhere", "accounts tier=9", "deals lost", "bonjour",
               "checklist Acme Renewal tick nothing", "account Acme set margin=abc", "done Acme 9"]
 
 

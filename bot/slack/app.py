@@ -105,6 +105,9 @@ class SlackShell(CommandListeners, ChecklistListeners, ModalListeners, HomeListe
         bolt.action("gare_edit_account")(listener(self.on_edit_account))
         bolt.action("gare_nurture")(listener(self.on_nurture_button))
         bolt.action("gare_snooze")(listener(self.on_snooze_button))
+        bolt.action("gare_gate_confirm")(listener(self.on_gate_button))
+        bolt.action("gare_decide")(listener(self.on_decide_button))
+        bolt.action("gare_contacted")(listener(self.on_contacted))
         bolt.action("gare_stage")(listener(self.on_stage_select))
         bolt.action("gare_tick")(listener(self.on_tick))
         bolt.action("gare_trait")(listener(self.on_trait))
@@ -113,6 +116,8 @@ class SlackShell(CommandListeners, ChecklistListeners, ModalListeners, HomeListe
         bolt.view("gare_account_edit")(listener(self.on_account_edit_submit))
         bolt.view("gare_nurture_modal")(listener(self.on_nurture_submit))
         bolt.view("gare_snooze_modal")(listener(self.on_snooze_submit))
+        bolt.view("gare_gate_modal")(listener(self.on_gate_submit))
+        bolt.view("gare_decide_modal")(listener(self.on_decide_submit))
 
         async def ignore(ack):  # thread messages we are not mentioned in
             return None

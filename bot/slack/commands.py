@@ -98,6 +98,12 @@ class CommandListeners(ShellBase):
         """E.g. "See all my frozen deals" in a weekly nudge."""
         await self._button_reply(ack, body, action, client, action["value"], "")
 
+    async def on_contacted(self, ack, body: dict, action: dict, client, **_) -> None:
+        """"Log a contact today" on an at-risk customer: the last contact is today."""
+        name = action["value"]
+        await self._button_reply(ack, body, action, client, f'account "{name}"', "account_set", account=name,
+                                 changes={"last_contact": "today"})
+
     async def on_action_done(self, ack, body: dict, action: dict, client, **_) -> None:
         """"Done" on a common action in the weekly nudge: recorded, due again after its cadence."""
         await ack()

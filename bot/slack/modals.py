@@ -21,11 +21,28 @@ SNOOZE_DEFAULT_DAYS = 14
 
 
 class ModalListeners(ShellBase):
-    def _origin(self, body: dict, name: str) -> str:
+    def _origin(self, body: dict, name: str, **more) -> str:
         """What a modal needs to answer where the button was: private_metadata (3,000 chars max)."""
         container = body.get("container") or {}
-        meta = {"n": name, "r": body.get("response_url"), "home": container.get("type") == "view"}
-        return json.dumps(meta, ensure_ascii=False)[:3000]
+        meta = {"n": name, "r": body.get("response_url"), "home": container.get("type") == "view", **more}
+        text = json.dumps(meta, ensure_ascii=False)
+        if len(text) > 3000 and "v" in meta:  # without what the form showed, the save is a plain one
+            text = json.dumps({k: v for k, v in meta.items() if k != "v"}, ensure_ascii=False)
+        return text[:3000]
+
+    @staticmethod
+    def _shown(view: dict) -> dict[str, str]:
+        """The value each field of a form showed when it opened, as the user would type it."""
+        out = {}
+        for block in view.get("blocks", []):
+            element = block.get("element") or {}
+            block_id = block.get("block_id", "")
+            if block.get("type") != "input" or not block_id.startswith("f_"):
+                continue
+            value = (element.get("initial_value") or (element.get("initial_option") or {}).get("value")
+                     or element.get("initial_date") or "")
+            out[block_id] = value
+        return out
 
     async def _open_modal(self, client, body: dict, view: dict) -> None:
         try:
@@ -44,8 +61,8 @@ class ModalListeners(ShellBase):
             return
         custom = [f for f in self.playbook.field_types if f not in reply.data["fields"]
                   and f not in ("name", "owner") and f not in DERIVED_FIELDS]
-        view = self._view(ctx, "account_edit_modal", reply.data, metadata=self._origin(body, reply.data["account"]),
-                          custom_fields=custom)
+        view = self._view(ctx, "account_edit_modal", reply.data, metadata="", custom_fields=custom)
+        view["private_metadata"] = self._origin(body, reply.data["account"], v=self._shown(view))
         await self._open_modal(client, body, view)
 
     async def on_nurture_button(self, ack, body: dict, action: dict, client, **_) -> None:
@@ -59,6 +76,28 @@ class ModalListeners(ShellBase):
             return
         await self._open_modal(client, body, self._view(ctx, "deal_nurture_modal", reply.data,
                                                         metadata=self._origin(body, reply.data["deal"])))
+
+    async def on_gate_button(self, ack, body: dict, action: dict, client, **_) -> None:
+        """"Move anyway…" on a misfit's gate: the reason is asked in a modal, then the move is
+        made through the same command, checked again."""
+        await ack()
+        if await self._double_click(body, action):
+            return
+        ctx = await self._who(client, body["user"]["id"])
+        value = json.loads(action["value"])
+        data = {"deal": value["d"], "stage": value["s"],
+                "stage_name": next((s["name"] for s in self._extra(ctx)["stages"] if s["id"] == value["s"]), value["s"])}
+        await self._open_modal(client, body, self._view(ctx, "deal_gate_modal", data,
+                                                        metadata=self._origin(body, value["d"], s=value["s"])))
+
+    async def on_decide_button(self, ack, body: dict, action: dict, client, **_) -> None:
+        """"Record a decision" on an account to let go: the decision and its reason in a modal."""
+        await ack()
+        if await self._double_click(body, action):
+            return
+        ctx = await self._who(client, body["user"]["id"])
+        await self._open_modal(client, body, self._view(ctx, "account_decide_modal", {"account": action["value"]},
+                                                        metadata=self._origin(body, action["value"])))
 
     async def on_snooze_button(self, ack, body: dict, action: dict, client, **_) -> None:
         await ack()
@@ -116,9 +155,16 @@ class ModalListeners(ShellBase):
             await self._publish_home(client, body["user"]["id"])
 
     async def on_account_edit_submit(self, ack, body: dict, view: dict, client, **_) -> None:
+        shown = json.loads(view.get("private_metadata") or "{}").get("v")
+
         def save(name, values):
-            changes = {block[2:]: value for block, value in values.items() if block.startswith("f_")}
-            return "account_set", {"account": name, "changes": changes}
+            # Only what the user changed is saved, checked against what the form showed.
+            fields = {block: value for block, value in values.items() if block.startswith("f_")}
+            if shown is None:
+                return "account_set", {"account": name, "changes": {b[2:]: v for b, v in fields.items()}}
+            changed = {b: v for b, v in fields.items() if v != shown.get(b, "")}
+            return "account_set", {"account": name, "changes": {b[2:]: v for b, v in changed.items()},
+                                   "expected": {b[2:]: shown.get(b, "") for b in changed}}
         blocks = {b[2:]: b for b in (view.get("state") or {}).get("values", {}) if b.startswith("f_")}
         await self._submit(ack, body, view, client, save, blocks)
 
@@ -126,6 +172,20 @@ class ModalListeners(ShellBase):
         await self._submit(ack, body, view, client,
                            lambda name, values: ("deal_nurture", {"deal": name, "reason": values.get("reason") or None}),
                            {"reason": "reason", "deal_closed": "reason"})
+
+    async def on_gate_submit(self, ack, body: dict, view: dict, client, **_) -> None:
+        stage = json.loads(view.get("private_metadata") or "{}").get("s")
+        await self._submit(ack, body, view, client,
+                           lambda name, values: ("deal_stage", {"deal": name, "stage": stage or "",
+                                                                "confirm": values.get("reason") or ""}),
+                           {"gate_reason_missing": "reason", "too_long": "reason", "deal_closed": "reason"})
+
+    async def on_decide_submit(self, ack, body: dict, view: dict, client, **_) -> None:
+        await self._submit(ack, body, view, client,
+                           lambda name, values: ("account_decide", {"account": name,
+                                                                    "decision": values.get("decision") or "",
+                                                                    "reason": values.get("reason") or None}),
+                           {"decision": "decision", "reason": "reason", "not_let_go": "decision"})
 
     async def on_snooze_submit(self, ack, body: dict, view: dict, client, **_) -> None:
         await self._submit(ack, body, view, client,
