@@ -43,8 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("kind", choices=("accounts", "deals", "stages"))
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
-    exp = sub.add_parser("export", parents=[common], help="export accounts or deals as CSV")
-    exp.add_argument("kind", choices=("accounts", "deals"))
+    exp = sub.add_parser("export", parents=[common],
+                         help="export accounts, deals, or the deals in marketing nurture (for a marketing tool), as CSV")
+    exp.add_argument("kind", choices=("accounts", "deals", "nurture"))
     exp.add_argument("file", nargs="?", help="output file (default: standard output)")
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db.add_argument("action", choices=("upgrade",))

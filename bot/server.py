@@ -43,6 +43,7 @@ def make_web_app(engine: Engine, *, slack: Any = None) -> web.Application:
         async def on_startup(_app: web.Application) -> None:
             await slack.forget_old_events()
         app.on_startup.append(on_startup)
+        app.cleanup_ctx.append(slack.outbox_loop)
     return app
 
 

@@ -14,7 +14,7 @@ IMPORTERS = {
     "deals": csv_io.import_deals,
     "stages": csv_io.import_stage_history,
 }
-EXPORTERS = {"accounts": csv_io.export_accounts, "deals": csv_io.export_deals}
+EXPORTERS = {"accounts": csv_io.export_accounts, "deals": csv_io.export_deals, "nurture": csv_io.export_nurture}
 
 
 def import_file(ctx: Context, kind: str, path: Path, *, dry_run: bool = False,

@@ -864,3 +864,29 @@ def export_deals(session: Session, out) -> int:
                                             entered.get(d.id, {}).get(d.stage), d.amount, d.close_date, d.status)])
     return len(deals)
 
+
+NURTURE_COLUMNS = ("deal", "account", "owner", "kind", "stage", "amount", "reason", "since", "industry", "region",
+                   "account_owner", "account_status")
+
+
+def export_nurture(session: Session, out) -> int:
+    """The deals in marketing nurture, for a marketing tool: the deal, its account's descriptive
+    fields, why it left the pipeline and since when. Returns rows written."""
+    deals = list(session.exec(select(Deal).where(Deal.status == "nurture").order_by(Deal.name)))
+    accounts = {a.id: a for a in session.exec(select(Account).where(Account.id.in_(
+        [d.account_id for d in deals if d.account_id] or [-1])))}
+    since: dict[int, datetime] = {}
+    for chunk in _chunks([d.id for d in deals]):
+        for deal_id, at in session.exec(select(StageVisit.deal_id, StageVisit.entered_at)
+                                        .where(StageVisit.deal_id.in_(chunk), StageVisit.stage == "nurture",
+                                               StageVisit.left_at.is_(None))):
+            since[deal_id] = at
+    writer = _writer(out)
+    writer.writerow(NURTURE_COLUMNS)
+    for d in deals:
+        a = accounts.get(d.account_id)
+        writer.writerow([_cell(v) for v in (
+            d.name, a.name if a else None, d.owner, getattr(d, "kind", None), d.stage, d.amount, d.nurture_reason,
+            since.get(d.id) or d.updated_at, a.industry if a else None, a.region if a else None,
+            a.owner if a else None, a.status if a else None)])
+    return len(deals)

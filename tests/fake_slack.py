@@ -218,7 +218,7 @@ def http(url: str, data: str | None = None, headers: dict | None = None, content
         return exc.code, exc.read().decode()
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 5.0, what: str = "") -> Any:
+def wait_for(predicate: Callable[[], Any], timeout: float = 15.0, what: str = "") -> Any:
     """Poll until the background work after an ack has produced what the test expects."""
     deadline = time.monotonic() + timeout
     while True:

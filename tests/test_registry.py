@@ -9,9 +9,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.render import SURFACES, TEMPLATES, environment, render
 from handlers import registry
+from handlers.manager_digest import manager_digest_data
 from handlers.demo import load_demo_data
 from handlers.reply import Context, Reply
 from playbook.words import COMMAND_WORDS, KEYWORDS
@@ -93,7 +95,7 @@ def _world(engine, playbook) -> None:
 
 EXTRA_RUNS = ["deal Casino Pilot stage proposal", "account Thin Co decide raised spoke with their CFO",
               "nudge quentin", "account Nowhere", "deal Nowhere", "accounts tier=9", "deals lost", "bonjour",
-              "checklist Acme Renewal tick nothing", "account Acme set margin=abc", "done Acme 9"]
+              "checklist Acme Renewal tick zzz", "account Acme set margin=abc", "done Acme 9"]
 
 
 def test_every_reply_renders_on_every_surface_in_both_languages(engine, playbook):
@@ -158,3 +160,41 @@ def test_a_reply_without_a_chat_template_falls_back_to_its_text(caplog):
         out = render(reply, surface=surface, language="fr")
         assert text in str(out)
         assert any(r.levelname == "ERROR" and "console_goodbye" in r.getMessage() for r in caplog.records)
+
+
+# --- no mixed languages ---------------------------------------------------------------------------
+
+TELL_TALE = {
+    # words that give a reply away as French in an English reply, and the reverse
+    "en": re.compile(r"\b(affaires?|gelées?|niveaux?|étapes?|relances?|jours|comptes?|depuis|aucune?|réglages|"
+                     r"semaine|équipe|proposition|négociation)\b", re.I),
+    "fr": re.compile(r"\b(deals?|frozen|stage|since|days|tiers?|accounts?|nothing|settings|week|team|"
+                     r"proposal|negotiation|stuck|skipped)\b", re.I),
+}
+
+
+def test_no_reply_mixes_languages(engine, playbook):
+    """Every reply rendered in English has no French word, and the reverse, once the names of
+    records and people (which are what they are) are taken out."""
+    _world(engine, playbook)
+    with session_scope(engine) as s:
+        names = list(s.exec(select(Account.name))) + list(s.exec(select(Deal.name)))
+    names = sorted(set(names) | {"alice", "bruno", "chloe", "david", "emma", "farid", "claire", "hugo", "sophie"},
+                   key=len, reverse=True)
+    problems = []
+    for language in ("en", "fr"):
+        ctx = Context(engine=engine, playbook=playbook, actor="alice", owner="alice", language=language,
+                      clock=lambda: NOW)
+        with session_scope(engine) as s:
+            digest_reply = Reply("manager_digest", manager_digest_data(s, ctx, "hugo"))
+        for text in [e for c in registry.COMMANDS for e in c.examples[language]] + EXTRA_RUNS + ["nudge david", None]:
+            reply = registry.run(ctx, text) if text is not None else digest_reply
+            out = render(reply, language=language)
+            for name in names:
+                out = out.replace(name, " ")
+            # command words and placeholders the reader types are the grammar's, not prose
+            out = re.sub(r"^.*(deal|affaire|account|compte) [A-Z\"].*$", " ", out, flags=re.M)
+            hits = TELL_TALE[language].findall(out)
+            if hits:
+                problems.append((language, text, sorted(set(hits))))
+    assert not problems, problems

@@ -12,6 +12,7 @@ import re
 from datetime import datetime, timezone
 from typing import Callable
 
+from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
@@ -73,8 +74,22 @@ class SlackShell(CommandListeners, ChecklistListeners, ModalListeners, HomeListe
             log.warning("could not prune old Slack event claims", exc_info=True)
 
     async def handle_http(self, request):
-        """aiohttp handler for POST /slack/events (commands, interactivity and Events API)."""
-        response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        """aiohttp handler for POST /slack/events (commands, interactivity and Events API). A
+        signed payload no listener wants (another app's button, an event type Gare ignores) gets
+        200, or Slack would retry it; a body that cannot be read gets 400; never a 500."""
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not timestamp.isdigit() or not signature.startswith("v0="):
+            # Bolt would fail on these before checking them (a 500): they are simply not Slack's.
+            return web.Response(status=401, text="invalid request signature")
+        try:
+            bolt_request = await to_bolt_request(request)
+            response = await self.bolt.async_dispatch(bolt_request)
+        except Exception:
+            log.warning("unreadable Slack request", exc_info=True)
+            return web.Response(status=400, text="unreadable request")
+        if response.status == 404:
+            response = BoltResponse(status=200, body="")
         return await to_aiohttp_response(response)
 
     def _register(self) -> None:

@@ -11,6 +11,8 @@ from typing import Any, Callable
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.engine import Engine
 
+from bot.nudges import worker_id
+from bot.outbox import deliver_outbox
 from bot.render import render
 from bot.slack.client import SlackSettings, message_for
 from bot.slack.people import PLATFORM, identify_user
@@ -27,6 +29,7 @@ log = logging.getLogger("gare.slack")
 SHAREABLE = registry.SHAREABLE
 # Two identical clicks this close together are one click (a double-click, a slow network).
 DOUBLE_CLICK = timedelta(seconds=10)
+OUTBOX_EVERY = 5.0  # seconds between two deliveries of the outbox while serving
 
 
 class ShellBase:
@@ -34,6 +37,23 @@ class ShellBase:
     playbook: Playbook
     settings: SlackSettings
     clock: Callable[[], datetime]
+
+    async def deliver_outbox(self) -> None:
+        """Post what changes owe to people outside the conversation (marketing's nurture channel)."""
+        try:
+            await deliver_outbox(self.engine, self.playbook, self.client, worker=worker_id(), clock=self.clock)
+        except Exception:  # the database or Slack may be down: the next round tries again
+            log.warning("outbox delivery failed", exc_info=True)
+
+    async def outbox_loop(self, _app):
+        """aiohttp cleanup context: the outbox is delivered every few seconds while serving."""
+        async def loop():
+            while True:
+                await self.deliver_outbox()
+                await asyncio.sleep(OUTBOX_EVERY)
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
 
     async def _claim(self, kind: str, identity: str, window: timedelta | None = None) -> bool:
         return await asyncio.to_thread(claim, self.engine, PLATFORM, kind, identity, self.clock(), window)
@@ -54,7 +74,14 @@ class ShellBase:
         return {"stages": stages, **extra}
 
     def _message(self, ctx: Context, reply: Reply, **extra: Any) -> dict[str, Any]:
-        return message_for(reply, language=ctx.language, currency=self.playbook.currency, **self._extra(ctx, **extra))
+        """The reply as a Slack message; a reply that fails to render is answered politely."""
+        try:
+            return message_for(reply, language=ctx.language, currency=self.playbook.currency,
+                               **self._extra(ctx, **extra))
+        except Exception:
+            log.exception("could not render the reply %r for Slack", reply.template)
+            return message_for(Reply("error", {"error": "internal"}, ok=False), language=ctx.language,
+                               currency=self.playbook.currency)
 
     def _view(self, ctx: Context, template: str, data: Any, **extra: Any) -> dict[str, Any]:
         return render(Reply(template, data), surface="slack", language=ctx.language, currency=self.playbook.currency,
@@ -78,9 +105,11 @@ class ShellBase:
         if url:
             await AsyncWebhookClient(url).send(response_type="ephemeral", replace_original=replace,
                                                text=message["text"], blocks=message["blocks"])
-            return
-        user = (body.get("user") or {}).get("id") or body.get("user_id")
-        await self.client.chat_postMessage(channel=user, text=message["text"], blocks=message["blocks"])
+        else:
+            user = (body.get("user") or {}).get("id") or body.get("user_id")
+            await self.client.chat_postMessage(channel=user, text=message["text"], blocks=message["blocks"])
+        if reply.ok and isinstance(reply.data, dict) and reply.data.get("marketing_told"):
+            await self.deliver_outbox()  # marketing hears of it now, not at the next round
 
     async def _double_click(self, body: dict, action: dict) -> bool:
         """True when this click repeats an identical one a moment ago (then it is dropped)."""
