@@ -7,6 +7,12 @@ from sqlmodel import SQLModel
 from store.migrations import alembic_config, current_revision, head_revision
 
 
+def test_the_head_gare_checks_at_start_is_alembics_head():
+    from store.migrations import HEAD
+
+    assert HEAD == head_revision(), "update store/migrations/__init__.py HEAD to the newest revision"
+
+
 def test_migrated_schema_matches_the_models(engine):
     assert current_revision(engine) == head_revision()
     with engine.connect() as conn:

@@ -19,6 +19,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.response import BoltResponse
 from sqlalchemy.engine import Engine
 
+from bot.workpool import WorkPool
 from bot.slack.checklists import ChecklistListeners
 from bot.slack.client import SlackSettings, make_web_client
 from bot.slack.commands import CommandListeners
@@ -52,6 +53,7 @@ class SlackShell(CommandListeners, ChecklistListeners, ModalListeners, HomeListe
                  clock: Callable[[], datetime] | None = None):
         self.engine, self.playbook, self.settings = engine, playbook, settings
         self.clock = clock or _utcnow
+        self.pool = WorkPool()
         self.client = make_web_client(settings)
         # `authorize` hands Bolt the installation, so it never calls auth.test (the server starts
         # and answers offline); every per-request client copies our base URL and retry handlers.

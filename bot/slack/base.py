@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from bot.nudges import worker_id
 from bot.outbox import deliver_outbox
 from bot.render import render
+from bot.workpool import Busy, WorkPool  # noqa: F401  (WorkPool: the shell's pool)
 from bot.slack.client import SlackSettings, message_for
 from bot.slack.people import PLATFORM, identify_user
 from handlers import registry
@@ -30,9 +31,11 @@ SHAREABLE = registry.SHAREABLE
 # Two identical clicks this close together are one click (a double-click, a slow network).
 DOUBLE_CLICK = timedelta(seconds=10)
 OUTBOX_EVERY = 5.0  # seconds between two deliveries of the outbox while serving
+BUSY = Reply("error", {"error": "busy"}, ok=False)
 
 
 class ShellBase:
+    pool: WorkPool
     engine: Engine
     playbook: Playbook
     settings: SlackSettings
@@ -58,14 +61,17 @@ class ShellBase:
     async def _claim(self, kind: str, identity: str, window: timedelta | None = None) -> bool:
         return await asyncio.to_thread(claim, self.engine, PLATFORM, kind, identity, self.clock(), window)
 
+    # The claim above runs before the ack of some listeners: it takes the default executor so a
+    # full pool never delays an ack.
+
     async def _who(self, client, user_id: str, timeout: float | None = None) -> Context:
         """Who speaks, as a handler context (handlers/people.py decides who that is). With a
         timeout (work before an ack), a slow Slack leaves the speaker unknown, who may then change
         nothing, rather than the ack late."""
         try:
             identity = await asyncio.wait_for(
-                identify_user(client, self.engine, self.playbook, user_id, self.clock), timeout)
-        except asyncio.TimeoutError:
+                identify_user(client, self.engine, self.playbook, user_id, self.clock, run=self._work), timeout)
+        except (asyncio.TimeoutError, Busy):
             identity = Identity(nobody(), PLATFORM, user_id, None, "platform_timeout")
         return chat_context(self.engine, self.playbook, identity, self.clock)
 
@@ -87,12 +93,30 @@ class ShellBase:
         return render(Reply(template, data), surface="slack", language=ctx.language, currency=self.playbook.currency,
                       **self._extra(ctx, **extra))
 
+    async def _work(self, fn, *args, **kwargs):
+        """Database or rendering work, on the bounded pool (never on the event loop)."""
+        return await self.pool.run(fn, *args, **kwargs)
+
     async def _invoke(self, ctx: Context, command: str, /, **args) -> Reply:
-        """A declared command called on a worker thread, checked and caught like a typed one."""
-        return await asyncio.to_thread(registry.invoke, ctx, command, **args)
+        """A declared command called on the pool, checked and caught like a typed one; when the
+        pool is full the user hears it at once."""
+        try:
+            return await self._work(registry.invoke, ctx, command, **args)
+        except Busy:
+            return BUSY
 
     async def _run_text(self, ctx: Context, text: str) -> Reply:
-        return await asyncio.to_thread(registry.run, ctx, text)
+        try:
+            return await self._work(registry.run, ctx, text)
+        except Busy:
+            return BUSY
+
+    async def _rendered(self, ctx: Context, reply: Reply, **extra: Any) -> dict[str, Any]:
+        """The reply as a Slack message, rendered on the pool (the busy reply, tiny, in place)."""
+        try:
+            return await self._work(self._message, ctx, reply, **extra)
+        except Busy:
+            return self._message(ctx, BUSY)
 
     async def _answer(self, body: dict, ctx: Context, reply: Reply, *, command: str | None = None, page: int = 1,
                       replace: bool = False) -> None:
@@ -100,7 +124,7 @@ class ShellBase:
         ephemeral message, with "Share in channel" when it only shows data), or as a direct
         message when the request came from the App Home."""
         shareable = reply.ok and reply.template in SHAREABLE and command is not None
-        message = self._message(ctx, reply, ephemeral=shareable, command=command, page=page)
+        message = await self._rendered(ctx, reply, ephemeral=shareable, command=command, page=page)
         url = body.get("response_url")
         if url:
             await AsyncWebhookClient(url).send(response_type="ephemeral", replace_original=replace,

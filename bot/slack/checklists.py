@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.base import ShellBase
-from handlers.reply import Context, Reply
-
-log = logging.getLogger("gare.slack")
-from bot.slack.client import message_for, post_reply
+from bot.slack.client import message_for, post_message
+from bot.workpool import Busy
 from handlers.conversations import (
     checklist_copies, remember_checklist, remember_thread, subject_name,
 )
+from handlers.reply import Context, Reply
 
+log = logging.getLogger("gare.slack")
 
 class ChecklistListeners(ShellBase):
     async def _post_checklist(self, body: dict, ctx: Context, reply: Reply, *, channel: str | None,
@@ -24,8 +25,7 @@ class ChecklistListeners(ShellBase):
         user = body.get("user_id") or (body.get("user") or {}).get("id")
         target = channel or user
         try:
-            ts = await post_reply(self.client, target, reply, language=ctx.language,
-                                  currency=self.playbook.currency, thread_ts=thread_ts, **self._extra(ctx))
+            ts = await post_message(self.client, target, await self._rendered(ctx, reply), thread_ts=thread_ts)
         except SlackApiError as exc:
             error = exc.response.get("error")
             log.info("checklist not posted in %s: %s", target, error)
@@ -42,23 +42,29 @@ class ChecklistListeners(ShellBase):
         """chat.update every posted copy of this checklist with the answers now in the store,
         each in the language it was posted in."""
         copies = await asyncio.to_thread(checklist_copies, ctx, data["subject"], data["subject_id"])
+        rendered: dict[str, dict] = {}
         targets = {(c, ts): lang for c, ts, lang in copies}
         if also and also not in targets:
             targets[also] = ctx.language
         name = data["deal"] or data["account"]
-        rendered: dict[str, dict] = {}
         for (channel, ts), language in targets.items():
             language = language or ctx.language
             if language not in rendered:
                 if language == ctx.language:
                     reply = Reply("checklist", data)
                 else:
-                    other = Context(engine=ctx.engine, playbook=ctx.playbook, actor=ctx.actor, owner=ctx.owner,
-                                    language=language, clock=ctx.clock, platform=ctx.platform)
+                    other = replace(ctx, language=language)
                     reply = await self._invoke(other, "checklist", name=name)
-                    reply.data["answered"] = data.get("answered")
-                rendered[language] = message_for(reply, language=language, currency=self.playbook.currency,
-                                                 answered_by=answered_by)
+                    if not reply.ok:
+                        continue  # that copy keeps its old ticks until the next change
+                    reply = Reply("checklist", dict(reply.data, answered=data.get("answered")))
+                try:
+                    rendered[language] = await self._work(message_for, reply, language=language,
+                                                          currency=self.playbook.currency, answered_by=answered_by)
+                except Busy:
+                    continue
+            if language not in rendered:
+                continue
             try:
                 await self.client.chat_update(channel=channel, ts=ts, **rendered[language])
             except SlackApiError as exc:  # deleted message, archived channel: the others still update

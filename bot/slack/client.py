@@ -83,7 +83,13 @@ def message_for(reply: Reply, *, language: str, currency: str, **extra: Any) -> 
 async def post_reply(client: AsyncWebClient, channel: str, reply: Reply, *, language: str, currency: str,
                      thread_ts: str | None = None, **extra: Any) -> str:
     """chat.postMessage a reply; returns the message's ts (its thread's id)."""
-    message = message_for(reply, language=language, currency=currency, **extra)
+    return await post_message(client, channel, message_for(reply, language=language, currency=currency, **extra),
+                              thread_ts=thread_ts)
+
+
+async def post_message(client: AsyncWebClient, channel: str, message: dict[str, Any], *,
+                       thread_ts: str | None = None) -> str:
+    """chat.postMessage a rendered message (see message_for); returns its ts."""
     kwargs: dict[str, Any] = {"channel": channel, "text": message["text"], "blocks": message["blocks"],
                               "unfurl_links": False, "unfurl_media": False}
     if thread_ts:

@@ -2,7 +2,6 @@
 stage): each acks, finds who speaks, calls the registry, and answers where the user asked."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -10,13 +9,13 @@ import re
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.base import ShellBase
-
-log = logging.getLogger("gare.slack")
-from bot.slack.client import post_reply
+from bot.slack.base import BUSY
+from bot.slack.client import post_message
+from bot.workpool import Busy
 from handlers.conversations import run_in_thread, thread_subject
 
+log = logging.getLogger("gare.slack")
 MENTION = re.compile(r"<@[^>]+>")
-
 
 class CommandListeners(ShellBase):
     async def on_command(self, ack, body: dict, client, **_) -> None:
@@ -38,8 +37,11 @@ class CommandListeners(ShellBase):
         channel = event.get("channel")
         thread_ts = event.get("thread_ts")
         ctx = await self._who(client, event.get("user"))
-        subject = await asyncio.to_thread(thread_subject, ctx, channel, thread_ts) if thread_ts else None
-        reply = await asyncio.to_thread(run_in_thread, ctx, text, subject)
+        try:
+            subject = await self._work(thread_subject, ctx, channel, thread_ts) if thread_ts else None
+            reply = await self._work(run_in_thread, ctx, text, subject)
+        except Busy:
+            reply = BUSY
         reply_ts = thread_ts or event.get("ts")
         if reply.ok and reply.template == "checklist" and "answered" not in reply.data:
             await self._post_checklist({"user_id": event.get("user")}, ctx, reply, channel=channel, thread_ts=reply_ts)
@@ -47,8 +49,7 @@ class CommandListeners(ShellBase):
         if reply.ok and reply.template == "checklist":
             await self._refresh_checklists(ctx, reply.data, answered_by=ctx.actor)
         try:
-            await post_reply(client, channel, reply, language=ctx.language, currency=self.playbook.currency,
-                             thread_ts=reply_ts, **self._extra(ctx))
+            await post_message(client, channel, await self._rendered(ctx, reply), thread_ts=reply_ts)
         except SlackApiError as exc:
             log.warning("could not answer a mention in %s: %s", channel, exc.response.get("error"))
 

@@ -2,22 +2,24 @@
 from it."""
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.base import ShellBase
-
-log = logging.getLogger("gare.slack")
+from bot.workpool import Busy
 from handlers import registry
 from handlers.dashboard import home
 
+log = logging.getLogger("gare.slack")
 
 class HomeListeners(ShellBase):
     async def _publish_home(self, client, user_id: str) -> None:
         ctx = await self._who(client, user_id)
-        reply = await asyncio.to_thread(registry.guarded, ctx, lambda: home(ctx), "home")
+        try:
+            reply = await self._work(registry.guarded, ctx, lambda: home(ctx), "home")
+        except Busy:
+            return  # the home tab is redrawn the next time it is opened
         if not reply.ok:
             return
         try:

@@ -9,16 +9,14 @@ from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.base import ShellBase
-
-log = logging.getLogger("gare.slack")
 from bot.render import render
+from bot.slack.base import ShellBase
 from bot.slack.people import PLATFORM
 from handlers.conversations import release
 from playbook.config import DERIVED_FIELDS
 
+log = logging.getLogger("gare.slack")
 SNOOZE_DEFAULT_DAYS = 14
-
 
 class ModalListeners(ShellBase):
     def _origin(self, body: dict, name: str, **more) -> str:

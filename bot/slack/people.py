@@ -35,10 +35,12 @@ def profile_of(user: dict) -> PlatformProfile:
 
 
 async def identify_user(client: AsyncWebClient, engine: Engine, playbook: Playbook, user_id: str,
-                        clock: Callable[[], datetime]) -> Identity:
-    """The speaker: from the store when known; else from users.info (with the locale)."""
+                        clock: Callable[[], datetime], run=None) -> Identity:
+    """The speaker: from the store when known; else from users.info (with the locale). `run`
+    runs the store work off the event loop (the shell's pool; a thread by default)."""
+    run = run or asyncio.to_thread
     now = clock()
-    known = await asyncio.to_thread(identify, engine, playbook, PLATFORM, user_id, now)
+    known = await run(identify, engine, playbook, PLATFORM, user_id, now)
     if known is not None:
         return known
     try:
@@ -46,7 +48,7 @@ async def identify_user(client: AsyncWebClient, engine: Engine, playbook: Playbo
     except SlackApiError as exc:  # missing scope, deleted user...: answer anyway, as nobody
         log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
         return Identity(nobody(), PLATFORM, user_id, None, "platform_error")
-    return await asyncio.to_thread(identify, engine, playbook, PLATFORM, user_id, now, profile_of(response["user"]))
+    return await run(identify, engine, playbook, PLATFORM, user_id, now, profile_of(response["user"]))
 
 
 async def lookup_by_email(client: AsyncWebClient, email: str) -> tuple[str, PlatformProfile] | None:
