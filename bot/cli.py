@@ -242,12 +242,12 @@ def cmd_digest(app: App) -> int:
 
     from bot.nudges import run_weekly
 
-    courier = chart_maker = None
+    couriers, chart_maker = {}, None
     if not app.args.dry_run:
-        from bot.delivery import chart_for, courier_from_environment
+        from bot.delivery import chart_for, couriers_from_environment
 
-        courier = courier_from_environment(app.engine, app.playbook)
-        if courier is None:
+        couriers = couriers_from_environment(app.engine, app.playbook)
+        if not couriers:
             app.show(Reply("digest_no_platform", {}, ok=False))
             return 1
         chart_maker = chart_for
@@ -255,7 +255,7 @@ def cmd_digest(app: App) -> int:
     kinds = [app.args.only] if app.args.only else ["reps", "managers"]
     failed = False
     for kind in kinds:
-        summary = run_weekly(app.engine, app.playbook, kind=kind, clock=clock, courier=courier,
+        summary = run_weekly(app.engine, app.playbook, kind=kind, clock=clock, couriers=couriers,
                              dry_run=app.args.dry_run, to=app.args.to, chart_maker=chart_maker)
         for recipient, text in summary.previews:
             app.show(Reply("digest_preview", {"recipient": recipient, "kind": summary.kind, "text": text}))
