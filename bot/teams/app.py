@@ -9,8 +9,10 @@ What is used, and why:
   authentication (Bot Framework JWTs: issuer, signature, expiry, audience = our app id,
   `serviceurl` claim = the activity's serviceUrl, key endorsed for the channel) and its turn
   pipeline, connector clients and `continue_conversation` for proactive messages.
-- `TeamsInfo`: a member of the conversation (`get_member`, for the UPN and e-mail, and whether
-  they are a guest) and a team's roster page by page (`get_paged_members`).
+- `TeamsInfo`'s member lookup (the UPN and e-mail of a member, and whether they are a guest) and
+  the connector's paged roster of a team (`get_teams_conversation_paged_members`), called on the
+  turn's conversation directly: TeamsInfo's own wrappers read channelData, which a proactive
+  turn does not have.
 
 Three traps of 4.17 are worked around here rather than patched in site-packages:
 1. A malformed bearer token makes the adapter raise (a 500): authentication is run first, on its
@@ -294,8 +296,9 @@ class Turn:
 
     async def member(self, user_id: str) -> dict | None:
         """The member of this conversation (TeamsInfo.get_member): UPN, e-mail, role."""
+        conversation = self._context.activity.conversation.id
         try:
-            member = await self._call(lambda: TeamsInfo.get_member(self._context, user_id))
+            member = await self._call(lambda: TeamsInfo._get_member(self._connector, conversation, user_id))
         except ConnectorError as exc:
             if exc.status == 404:
                 return None
@@ -304,7 +307,9 @@ class Turn:
 
     async def paged_members(self, continuation_token: str | None, page_size: int) -> tuple[list[dict], str | None]:
         """One page of the conversation's (the team's) roster, and the token of the next."""
-        page = await self._call(lambda: TeamsInfo.get_paged_members(self._context, continuation_token, page_size))
+        conversation = self._context.activity.conversation.id
+        page = await self._call(lambda: self._connector.conversations.get_teams_conversation_paged_members(
+            conversation, page_size, continuation_token))
         return [_plain(m) for m in (page.members or [])], page.continuation_token or None
 
     async def respond(self, body: dict, status: int = 200) -> None:
