@@ -158,8 +158,8 @@ def test_gare_digest_now_posts_to_teams_once(world, db_url):
     env = {k: v for k, v in os.environ.items() if k not in ("GARE_CONFIG", "SLACK_BOT_TOKEN")}
     env.update(DATABASE_URL=db_url, MicrosoftAppId=APP_ID, MicrosoftAppPassword=APP_PASSWORD,
                TEAMS_LOGIN_URL=rig.fake.base_url, TEAMS_OPENID_METADATA_URL=rig.fake.metadata_url)
-    config = (ROOT / "config.toml").read_text(encoding="utf-8").replace(
-        'messages_per_second = 1 ', 'platform = "teams"\nmessages_per_second = 1 ', 1)
+    config = (ROOT / "config.toml").read_text(encoding="utf-8").replace('platform = "slack"', 'platform = "teams"', 1)
+    assert 'platform = "teams"' in config
     path = Path(env.get("TMPDIR", "/tmp")) / f"gare-teams-digest-{os.getpid()}-{id(rig)}.toml"
     path.write_text(config, encoding="utf-8")
     try:

@@ -4,13 +4,11 @@ every reply of every command and every refusal, the forms, the weekly nudge and 
 qualification checklist, posted in a channel, is ticked by anyone there and updated in place."""
 from __future__ import annotations
 
-from datetime import timedelta
 
-import pytest
 from sqlmodel import select
 
 from bot.teams.cards import card_for, message_for
-from fake_teams import aad, card_text, find_action
+from fake_teams import card_text, find_action
 from handlers import digest, registry
 from handlers.reply import Context, Reply
 from playbook.config import localized

@@ -4,7 +4,6 @@ accepted; missing, malformed, expired, wrongly signed, for another app, from ano
 another tenant's conversation or another channel are all 401 (never 500) and change nothing."""
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time

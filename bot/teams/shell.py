@@ -16,7 +16,6 @@ from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
 
-from bot.render import render
 from bot.teams.app import TeamsBot, Turn
 from bot.teams.cards import card_for, card_response, message_for, text_of, text_response
 from bot.teams.people import PLATFORM, identify_user
