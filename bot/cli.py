@@ -59,11 +59,21 @@ def _parser() -> argparse.ArgumentParser:
     ppl = sub.add_parser("people", parents=[common], help="the people directory: link chat accounts, check it")
     ppl_sub = ppl.add_subparsers(dest="people_action", metavar="ACTION", required=True)
     sync = ppl_sub.add_parser("sync", parents=[common], help="link the platform's members to people by verified e-mail")
-    sync.add_argument("platform", choices=("slack",))
+    sync.add_argument("platform", choices=("slack", "teams"))
     sync.add_argument("--dry-run", action="store_true", help="report what would be linked; link nothing")
     ppl_sub.add_parser("check", parents=[common], help="where the directory and the playbook disagree")
+    teams = sub.add_parser("teams", parents=[common], help="Microsoft Teams: the app package to install")
+    teams_sub = teams.add_subparsers(dest="teams_action", metavar="ACTION", required=True)
+    package = teams_sub.add_parser("package", parents=[common],
+                                   help="zip manifest.json and the icons for uploading in Teams")
+    package.add_argument("--app-id", default=os.environ.get("MicrosoftAppId"),
+                         help="the Azure Bot's Microsoft App ID (default: $MicrosoftAppId)")
+    package.add_argument("--host", default=os.environ.get("GARE_HOST"),
+                         help="the public host name Gare is served on (default: $GARE_HOST)")
+    package.add_argument("out", help="the zip file to write, e.g. gare-teams.zip")
     serve = sub.add_parser("serve", parents=[common],
-                           help="serve Slack (POST /slack/events) and the health check (GET /healthz)")
+                           help="serve Slack (POST /slack/events), Teams (POST /api/messages) and the "
+                                "health check (GET /healthz)")
     serve.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="interface to listen on")
     serve.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000),
                        help="port (default: $PORT, then 3000)")
@@ -243,12 +253,12 @@ def cmd_digest(app: App) -> int:
 
     from bot.nudges import run_weekly
 
-    courier = chart_maker = None
+    couriers, chart_maker = {}, None
     if not app.args.dry_run:
-        from bot.delivery import chart_for, courier_from_environment
+        from bot.delivery import chart_for, couriers_from_environment
 
-        courier = courier_from_environment(app.engine, app.playbook)
-        if courier is None:
+        couriers = couriers_from_environment(app.engine, app.playbook)
+        if not couriers:
             app.show(Reply("digest_no_platform", {}, ok=False))
             return 1
         chart_maker = chart_for
@@ -256,7 +266,7 @@ def cmd_digest(app: App) -> int:
     kinds = [app.args.only] if app.args.only else ["reps", "managers"]
     failed = False
     for kind in kinds:
-        summary = run_weekly(app.engine, app.playbook, kind=kind, clock=clock, courier=courier,
+        summary = run_weekly(app.engine, app.playbook, kind=kind, clock=clock, couriers=couriers,
                              dry_run=app.args.dry_run, to=app.args.to, chart_maker=chart_maker,
                              language=getattr(app.args, "lang", None) or os.environ.get("GARE_LANG") or None)
         for recipient, text in summary.previews:
@@ -273,6 +283,23 @@ def cmd_people(app: App) -> int:
         reply = directory.check(app.context())
         app.show(reply)
         return 0
+    if app.args.platform == "teams":
+        from bot.teams import TeamsSettings
+        from bot.teams.sync import NoTeam, sync_teams
+
+        teams_settings = TeamsSettings.from_env()
+        if teams_settings is None or teams_settings.problem():
+            app.show(Reply("digest_no_platform", {}, ok=False))
+            return 1
+        ctx = app.context()
+        ctx.require("admin")
+        try:
+            report = sync_teams(app.engine, app.playbook, teams_settings, dry_run=app.args.dry_run, actor=ctx.who)
+        except NoTeam:
+            app.show(Reply("error", {"error": "no_team_installed"}, ok=False))
+            return 1
+        app.show(Reply("people_sync", report.as_data()))
+        return 0
     from bot.slack.client import settings_from_environment
     from bot.slack.sync import sync_slack
 
@@ -284,6 +311,19 @@ def cmd_people(app: App) -> int:
     ctx.require("admin")
     report = sync_slack(app.engine, app.playbook, settings, dry_run=app.args.dry_run, actor=ctx.who)
     app.show(Reply("people_sync", report.as_data()))
+    return 0
+
+
+def cmd_teams(app: App) -> int:
+    from bot.teams.package import PackageProblem, build
+
+    try:
+        data = build(Path(app.args.out), app.args.app_id or "", app.args.host or "")
+    except PackageProblem as problem:
+        app.show(Reply("error", {"error": "teams_package", "problem": problem.what}, ok=False))
+        return 2
+    app.show(Reply("teams_packaged", {"file": app.args.out, "app_id": data["id"],
+                                      "host": data["validDomains"][0]}))
     return 0
 
 
@@ -305,6 +345,7 @@ COMMANDS = {
     "digest": cmd_digest,
     "scheduler": cmd_scheduler,
     "people": cmd_people,
+    "teams": cmd_teams,
 }
 
 

@@ -115,3 +115,13 @@ def courier_from_environment(engine: Engine, playbook: Playbook, environ: dict |
     """Posting needs only the bot token (and SLACK_API_URL for a test or staging server)."""
     settings = settings_from_environment(environ)
     return SlackCourier(engine, playbook, settings) if settings is not None else None
+
+
+def couriers_from_environment(engine: Engine, playbook: Playbook, environ: dict | None = None) -> dict:
+    """Every platform the environment configures to post on: Slack (SLACK_BOT_TOKEN), Teams
+    (MicrosoftAppId and MicrosoftAppPassword, or GARE_TEAMS_DEV=1). Platform -> courier."""
+    from bot.teams.delivery import courier_from_environment as teams_courier
+
+    found = {"slack": courier_from_environment(engine, playbook, environ),
+             "teams": teams_courier(engine, playbook, environ)}
+    return {platform: courier for platform, courier in found.items() if courier is not None}

@@ -8,7 +8,7 @@ import os
 import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable, Protocol
+from typing import Callable, Iterable, Mapping, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -17,7 +17,7 @@ from playbook.words import fold
 from handlers import digest, manager_digest, rep_nudge
 from handlers.directory import Recipient
 from handlers.reply import Context, Reply
-from playbook.config import Playbook
+from playbook.config import PLATFORMS, Playbook
 from store import queries
 from store.database import session_scope
 
@@ -35,7 +35,7 @@ class DeliveryFailed(Exception):
 
 
 class Courier(Protocol):
-    platform: str
+    platform: str  # "slack" or "teams"
 
     def deliver(self, recipient: Recipient, reply: Reply, language: str,
                 chart: bytes | None = None) -> tuple[str, str]:
@@ -52,7 +52,7 @@ class RunSummary:
     not_today: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     unreachable: list[tuple[str, str]] = field(default_factory=list)  # (recipient, why): not sent
-    reach: list[tuple[str, str]] = field(default_factory=list)        # (recipient, how they are reached)
+    reach: list[tuple[str, str, str]] = field(default_factory=list)   # (recipient, how they are reached, platform)
     previews: list[tuple[str, str]] = field(default_factory=list)  # dry run: (recipient, text)
     not_recipient: str | None = None  # --to named someone who gets no message of this kind
 
@@ -61,22 +61,46 @@ class RunSummary:
                 "nothing_to_say": self.nothing_to_say, "not_today": self.not_today,
                 "failed": [{"recipient": r, "error": e} for r, e in self.failed],
                 "unreachable": [{"recipient": r, "reason": e} for r, e in self.unreachable],
-                "reach": [{"recipient": r, "how": h} for r, h in self.reach], "previews": len(self.previews),
-                "not_recipient": self.not_recipient}
+                "reach": [{"recipient": r, "how": h, "platform": p} for r, h, p in self.reach],
+                "previews": len(self.previews), "not_recipient": self.not_recipient}
 
 
 def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def as_couriers(couriers: "Courier | Iterable[Courier] | Mapping[str, Courier] | None") -> dict[str, Courier]:
+    """One courier per platform, from a courier, a list of them or a mapping."""
+    if couriers is None:
+        return {}
+    if isinstance(couriers, Mapping):
+        return {p: c for p, c in couriers.items() if c is not None}
+    if hasattr(couriers, "deliver"):
+        return {couriers.platform: couriers}
+    return {c.platform: c for c in couriers if c is not None}
+
+
+def platform_for(playbook: Playbook, person: Recipient, setting, platforms: Iterable[str]) -> str:
+    """Where a person's weekly message goes: the platform of their settings (else the playbook's
+    [nudges] platform) when they can be reached there, else the other one they can be reached on,
+    among the platforms that have a courier (all of them in a dry run)."""
+    preferred = (getattr(setting, "platform", None) or playbook.nudges.platform)
+    order = [preferred] + [p for p in PLATFORMS if p != preferred]
+    usable = [p for p in order if p in set(platforms)] or [preferred]
+    return next((p for p in usable if person.reach(p) in ("linked", "by_email")), usable[0])
+
+
 def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable[[], datetime],
                courier: Courier | None = None, dry_run: bool = False, to: str | None = None,
                due_today_only: bool = False, worker: str | None = None,
                chart_maker: Callable[[dict, str], bytes | None] | None = None,
+               couriers: "Iterable[Courier] | Mapping[str, Courier] | None" = None,
                language: str | None = None) -> RunSummary:
     """kind: "reps" or "managers". `due_today_only` (the scheduler) sends each rep's nudge on
-    their chosen day; `gare digest --now` sends regardless. `language` (the CLI's --lang) wins
-    over each recipient's own."""
+    their chosen day; `gare digest --now` sends regardless. `couriers` (or one `courier`): one per
+    platform; each recipient gets the one of their platform (platform_for). `language` (the CLI's
+    --lang) wins over each recipient's own."""
+    available = as_couriers(couriers) | as_couriers(courier)
     worker = worker or worker_id()
     language_override = language
     ctx = Context(engine=engine, playbook=playbook, actor="gare", clock=clock, platform="scheduler")
@@ -102,7 +126,8 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
             # Nobody to send it to: said in the summary with the fix, never claimed as sent.
             summary.unreachable.append((recipient, person.problem))
             continue
-        summary.reach.append((recipient, person.reach(courier.platform if courier else "slack")))
+        platform = platform_for(playbook, person, setting, available or PLATFORMS)
+        summary.reach.append((recipient, person.reach(platform), platform))
         if not dry_run and not queries.claim_send(session_factory, ledger_kind, summary.period, recipient, worker,
                                                   clock(), STALE_CLAIM):
             summary.already_sent.append(recipient)
@@ -126,7 +151,10 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
                 summary.previews.append((recipient, render(reply, language=language, currency=playbook.currency)))
                 continue
             chart = chart_maker(reply.data, language) if (chart_maker and kind == "managers") else None
-            channel, ts = courier.deliver(person, reply, language, chart)
+            chosen = available.get(platform)
+            if chosen is None:
+                raise DeliveryFailed(f"no_{platform}_courier")
+            channel, ts = chosen.deliver(person, reply, language, chart)
             queries.finish_send(session_factory, ledger_kind, summary.period, recipient, "sent", now=clock(),
                                 channel=channel, ts=ts)
             if kind == "managers":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from handlers.reply import Reply
 log = logging.getLogger("gare.render")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SURFACES = {"text": "txt", "slack": "json", "teams": "json"}
+_MD_MARKERS = re.compile(r"[\\*_`\[\]]")
 LANGUAGES = ("en", "fr")
 
 
@@ -88,6 +90,10 @@ def environment(surface: str, language: str, currency: str = "EUR") -> Environme
     env.filters["truncate_chars"] = lambda v, n: v if len(v) <= n else v[: n - 1] + "…"
     # Slack mrkdwn reads &, < and > as markup: names typed by users must not become links or mentions.
     env.filters["mrkdwn"] = lambda v: "" if v is None else str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # Adaptive Card TextBlocks read a markdown subset: names typed by users must not turn bold or
+    # into links (Teams cards), so its markers are escaped the CommonMark way.
+    env.filters["md"] = lambda v: "" if v is None else _MD_MARKERS.sub(r"\\\g<0>", str(v))
+    env.filters["split_lines"] = lambda v: str(v).splitlines()
     env.filters["money"] = lambda v: "–" if v is None else format_currency(
         v, currency, format="¤#,##0" if language == "en" else "#,##0\u00a0¤", locale=language, currency_digits=False)
     return env

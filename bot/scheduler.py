@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.nudges import run_weekly
+from bot.nudges import as_couriers, run_weekly
 
 log = logging.getLogger("gare.scheduler")
 
@@ -28,36 +28,38 @@ def manager_trigger(playbook) -> CronTrigger:
 
 def weekly_jobs(engine, playbook, make_courier, clock=lambda: datetime.now(timezone.utc)):
     """(name, trigger, function) for each job; the scheduler shells add them. Each run gets its
-    own courier (its own event loop), so two jobs in two threads never share one."""
+    own couriers (their own event loops), so two jobs in two threads never share one.
+    `make_courier` returns a courier, or several (one per platform)."""
     from bot.delivery import chart_for
 
-    def reps():
-        courier = make_courier()
+    def run(kind: str, **options):
+        couriers = as_couriers(make_courier())
         try:
-            summary = run_weekly(engine, playbook, kind="reps", clock=clock, courier=courier, due_today_only=True)
+            summary = run_weekly(engine, playbook, kind=kind, clock=clock, couriers=couriers, **options)
         finally:
-            courier.close()
-        log.info("rep nudges %s: sent %s, failed %s", summary.period, summary.sent, summary.failed)
+            for courier in couriers.values():
+                courier.close()
+        log.info("%s %s: sent %s, failed %s", summary.kind, summary.period, summary.sent, summary.failed)
+
+    def reps():
+        run("reps", due_today_only=True)
 
     def managers():
-        courier = make_courier()
-        try:
-            summary = run_weekly(engine, playbook, kind="managers", clock=clock, courier=courier,
-                                 chart_maker=chart_for)
-        finally:
-            courier.close()
-        log.info("manager digests %s: sent %s, failed %s", summary.period, summary.sent, summary.failed)
+        run("managers", chart_maker=chart_for)
 
     return [("rep_nudges", rep_trigger(playbook), reps), ("manager_digest", manager_trigger(playbook), managers)]
 
 
 def add_weekly_jobs(scheduler, engine, playbook) -> bool:
     """False when no chat platform is configured to post on."""
-    from bot.delivery import courier_from_environment
+    from bot.delivery import couriers_from_environment
 
-    if courier_from_environment(engine, playbook) is None:
+    found = couriers_from_environment(engine, playbook)
+    for courier in found.values():
+        courier.close()
+    if not found:
         return False
-    make = lambda: courier_from_environment(engine, playbook)  # noqa: E731
+    make = lambda: couriers_from_environment(engine, playbook)  # noqa: E731
     for name, trigger, job in weekly_jobs(engine, playbook, make):
         # One run at a time per job; a missed run (process down) is caught up within the hour.
         scheduler.add_job(job, trigger, id=name, max_instances=1, coalesce=True, misfire_grace_time=3600)

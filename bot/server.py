@@ -1,6 +1,7 @@
 """The HTTP server (`gare serve`, the Procfile's web process): one aiohttp application for every
-chat platform. Slack's one Request URL is POST /slack/events; Teams will add POST /api/messages
-here (botbuilder's hosting is aiohttp too). GET /healthz says whether the database answers."""
+chat platform. Slack's one Request URL is POST /slack/events; Teams' messaging endpoint is POST
+/api/messages (the Bot Framework's aiohttp hosting). GET /healthz says whether the database
+answers."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 log = logging.getLogger("gare.server")
 ENGINE = web.AppKey("engine", Engine)
 SLACK = web.AppKey("slack", object)
+TEAMS = web.AppKey("teams", object)
 
 
 def _database_answers(engine: Engine) -> bool:
@@ -31,12 +33,16 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok" if ok else "database unreachable"}, status=200 if ok else 503)
 
 
-def make_web_app(engine: Engine, *, slack: Any = None) -> web.Application:
-    """`slack` is a bot.slack.SlackShell, or None when Slack is not configured."""
+def make_web_app(engine: Engine, *, slack: Any = None, teams: Any = None) -> web.Application:
+    """`slack` is a bot.slack.SlackShell and `teams` a bot.teams.shell.TeamsShell, each None
+    when that platform is not configured."""
     app = web.Application()
     app[ENGINE] = engine
     app[SLACK] = slack
+    app[TEAMS] = teams
     app.router.add_get("/healthz", healthz)
+    if teams is not None:
+        app.router.add_post("/api/messages", teams.handle_http)
     if slack is not None:
         app.router.add_post("/slack/events", slack.handle_http)
 
@@ -58,10 +64,17 @@ def serve(cli_app, *, host: str, port: int, socket_mode: bool = False, with_sche
     if socket_mode and (settings is None or not settings.app_token):
         cli_app.show(Reply("error", {"error": "socket_mode_needs_token"}, ok=False))
         return 2
-    web_app = make_web_app(cli_app.engine, slack=slack)
+    teams, teams_data = _teams_shell(cli_app)
+    if teams_data.get("problem"):
+        cli_app.show(Reply("error", {"error": "teams_settings", "problem": teams_data["problem"]}, ok=False))
+        return 2
+    web_app = make_web_app(cli_app.engine, slack=slack, teams=teams)
     cli_app.show(Reply("serve_started", {"host": host, "port": port, "slack": slack is not None,
                                          "api_url": settings.api_url if settings else None,
-                                         "socket_mode": socket_mode}))
+                                         "socket_mode": socket_mode, "teams": teams_data}))
+    if teams is not None and not teams.settings.authenticated:
+        log.warning("TEAMS WITHOUT AUTHENTICATION: /api/messages accepts any request (GARE_TEAMS_DEV=1, no "
+                    "MicrosoftAppId). Local development only.")
     if socket_mode:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -86,3 +99,20 @@ def serve(cli_app, *, host: str, port: int, socket_mode: bool = False, with_sche
             web_app.cleanup_ctx.append(run_scheduler)
     web.run_app(web_app, host=host, port=port, print=None)
     return 0
+
+
+def _teams_shell(cli_app) -> tuple[Any, dict]:
+    """The Teams shell when the environment configures it, and what the start message says."""
+    from bot.teams import TeamsSettings
+
+    settings = TeamsSettings.from_env()
+    if settings is None:
+        return None, {"on": False}
+    problem = settings.problem()
+    if problem:
+        return None, {"on": False, "problem": problem}
+    from bot.teams.shell import TeamsShell
+
+    shell = TeamsShell(cli_app.engine, cli_app.playbook, settings)
+    return shell, {"on": True, "authenticated": settings.authenticated, "app_id": settings.app_id,
+                   "tenants": list(settings.served_tenants(cli_app.playbook.msteams.tenants))}

@@ -37,6 +37,8 @@ class Recipient:
         linked = self.slack_id if platform == "slack" else self.teams_id
         if linked:
             return "linked"
+        if platform == "teams":  # Teams finds nobody by e-mail: they must have used Gare there
+            return "not_in_teams"
         return "by_email" if self.email else "no_email"
 
 
@@ -116,7 +118,11 @@ def link_members(engine, playbook: Playbook, platform: str, members: Iterable[tu
                 report.already_linked.append(by_id[user_id].owner)
                 matched.add(by_id[user_id].id)
                 continue
-            email = (profile.email or "").lower() or None
+            # Teams gives a UPN beside the e-mail: either one, on the playbook's domains, will do.
+            addresses = [a.lower() for a in (profile.email, profile.upn) if a]
+            verified = [a for a in addresses if domain_ok(playbook, a)]
+            email = next((a for a in verified if a in by_email), verified[0] if verified else
+                         (addresses[0] if addresses else None))
             reason = ("deactivated" if profile.deleted else "guest" if profile.is_guest
                       else "no_email" if not email else None if domain_ok(playbook, email) else "other_domain")
             row = by_email.get(email) if email else None

@@ -12,6 +12,7 @@ from playbook.rules import Node
 from playbook.words import PROFILE_NAMES, fold
 
 LANGUAGES = ("en", "fr")
+PLATFORMS = ("slack", "teams")  # the chat platforms the weekly messages can go out on
 PROFILE_IDS = ("keep", "acquire", "win_back", "expand")
 SEVERITIES = ("blocking", "warning")
 
@@ -163,6 +164,7 @@ class Nudges:
     rep_channel: str = "dm"                     # "dm", or a channel id for every rep
     rep_channels: dict = field(default_factory=dict)  # owner -> channel id
     messages_per_second: float = 1.0            # per channel, as Slack asks
+    platform: str = "slack"                     # where someone reachable on both gets them
 
     def channel_for(self, owner: str) -> str:
         for name, channel in self.rep_channels.items():
@@ -177,6 +179,13 @@ class PeopleRules:
     email_domains: tuple[str, ...] = ()     # only e-mails on these domains identify anyone
     admins: tuple[str, ...] = ()            # owner names of the admins (sales ops)
     unlinked_can_read: bool = False         # a chat user nobody linked may read (never change)
+
+
+@dataclass(frozen=True)
+class MicrosoftTeams:
+    """The Microsoft Teams tenants Gare serves (`[teams] tenants`): a conversation of any other
+    tenant is refused, even with a valid Bot Framework token."""
+    tenants: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,6 +212,7 @@ class Playbook:
     method: Method = field(default_factory=Method)
     stuck_tolerance_pct: float = 50
     skipped_tolerance_pct: float = 70
+    msteams: MicrosoftTeams = field(default_factory=MicrosoftTeams)
 
     def team_of(self, manager: str | None) -> list[str]:
         """The reps a manager oversees (all their teams), empty for anyone else."""

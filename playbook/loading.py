@@ -3,6 +3,7 @@ use with the file, the key and the fix. A playbook with an error is never half-a
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import date
 from pathlib import Path
@@ -10,9 +11,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from playbook.config import (
-    ACCOUNT_FIELDS, DERIVED_FIELDS, LANGUAGES, PROFILE_IDS, SEVERITIES, TIER_SOURCES, DealKind, LetGo, Localized,
-    Method, MisfitTrait, Nudges, PeopleRules, Playbook, PlaybookError, Profile, Stage, SuccessBox, Team, TierFactor,
-    Tiers, TierTreatment,
+    ACCOUNT_FIELDS, DERIVED_FIELDS, LANGUAGES, PLATFORMS, PROFILE_IDS, SEVERITIES, TIER_SOURCES, DealKind, LetGo,
+    Localized, Method, MicrosoftTeams, MisfitTrait, Nudges, PeopleRules, Playbook, PlaybookError, Profile, Stage,
+    SuccessBox, Team, TierFactor, Tiers, TierTreatment,
 )
 from playbook.rules import Node, RuleError, check_fields, parse_rule
 
@@ -145,7 +146,7 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
     tiers = _tiers(top.sub("tiers"), field_types)
     deal_kinds = _deal_kinds(top.sub("deal_kinds", {}), stages)
     method = _method(top, gate, stages)
-    teams = _teams(top.sub("teams", {}))
+    teams, msteams = _teams(top.sub("teams", {}))
     nudges = _nudges(top.sub("nudges", {}))
     people = _people(top.sub("people", {}))
     top.done()
@@ -153,8 +154,8 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
         source=path, language=language, timezone=timezone, currency=currency, field_types=field_types,
         profiles=profiles, let_go=let_go, traits=traits, success_boxes=boxes, max_empty_boxes=max_empty,
         stages=stages, day_count=day_count, holidays=holidays, tiers=tiers, raw=data, teams=teams,
-        nudges=nudges, people=people, deal_kinds=deal_kinds, method=method, stuck_tolerance_pct=stuck_pct,
-        skipped_tolerance_pct=skipped_pct,
+        nudges=nudges, people=people, msteams=msteams, deal_kinds=deal_kinds, method=method,
+        stuck_tolerance_pct=stuck_pct, skipped_tolerance_pct=skipped_pct,
     )
 
 
@@ -431,10 +432,16 @@ def _method(top: _Reader, gate: str | None, stages: tuple[Stage, ...]) -> Method
                   coaching_window=window, coaching_min_repeats=repeats)
 
 
-def _teams(r: _Reader) -> tuple[Team, ...]:
-    """[teams.*]: which reps each manager oversees (App Home, digests). Optional."""
+def _teams(r: _Reader) -> tuple[tuple[Team, ...], MicrosoftTeams]:
+    """[teams.*]: which reps each manager oversees (App Home, digests). Optional. Its one
+    plain key, `tenants`, lists the Microsoft Teams tenants (directory ids) Gare serves."""
     teams = []
-    for tid in list(r.data):
+    tenants = r.get("tenants", list, [])
+    for i, tenant in enumerate(tenants):
+        if not isinstance(tenant, str) or not _TENANT.match(tenant.strip()):
+            raise r.fail(f"tenants[{i}]", f"{tenant!r} is not a tenant id; write the directory (tenant) id of your "
+                                          'Microsoft 365 organisation, e.g. "72f988bf-86f1-41af-91ab-2d7cd011db47".')
+    for tid in [k for k in r.data if k != "tenants"]:
         one = _Reader(r.path, r.get(tid, dict), f"teams.{tid}")
         manager = one.get("manager", str, what='the manager\'s owner name, e.g. manager = "claire"')
         members = one.get("members", list, what='the reps\' owner names, e.g. members = ["alice", "bruno"]')
@@ -445,7 +452,10 @@ def _teams(r: _Reader) -> tuple[Team, ...]:
         one.done()
         teams.append(Team(id=tid, manager=manager.strip(), members=tuple(m.strip() for m in members)))
     r.done()
-    return tuple(teams)
+    return tuple(teams), MicrosoftTeams(tenants=tuple(t.strip().lower() for t in tenants))
+
+
+_TENANT = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
 def _cron(r: _Reader, name: str, default: str) -> str:
@@ -471,9 +481,12 @@ def _nudges(r: _Reader) -> Nudges:
     channels = {owner: channels_r.get(owner, str) for owner in list(channels_r.data)}
     channels_r.done()
     per_second = _number(r, "messages_per_second", 1, low=0.01, high=50)
+    platform = r.get("platform", str, "slack")
+    if platform not in PLATFORMS:
+        raise r.fail("platform", f"is {platform!r}; use one of: {', '.join(PLATFORMS)}.")
     r.done()
     return Nudges(rep_cron=rep, manager_cron=manager, rep_channel=channel, rep_channels=channels,
-                  messages_per_second=per_second)
+                  messages_per_second=per_second, platform=platform)
 
 
 def _people(r: _Reader) -> PeopleRules:

@@ -225,7 +225,7 @@ class ActionDone(SQLModel, table=True):
 
 
 class RepSetting(SQLModel, table=True):
-    """A rep's choice of nudge day and muted categories (`settings`)."""
+    """A rep's choice of nudge day, muted categories and chat platform (`settings`)."""
 
     __tablename__ = "rep_setting"
 
@@ -233,6 +233,7 @@ class RepSetting(SQLModel, table=True):
     owner: str = Field(max_length=120, unique=True)
     nudge_day: Optional[int] = None  # 0 = Monday; None = the playbook's day
     muted: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    platform: Optional[str] = Field(default=None, max_length=10)  # slack, teams; None = the playbook's
     updated_by: Optional[str] = Field(default=None, max_length=120)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -287,3 +288,26 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: Optional[datetime] = None
     ts: Optional[str] = Field(default=None, max_length=40)
     error: Optional[str] = Field(default=None, max_length=200)
+
+
+class TeamsConversation(SQLModel, table=True):
+    """A Microsoft Teams conversation Gare may write to on its own: a person's personal chat with
+    the bot, or a channel (or group chat) it was added to. Stored when the bot is installed or
+    first spoken to, since Teams lets a bot start nothing without one; the weekly nudges and
+    digests go out through the personal ones, `gare people sync teams` reads the teams' rosters,
+    and a checklist posted in a channel is updated in place through them."""
+
+    __tablename__ = "teams_conversation"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    conversation_id: str = Field(max_length=400, unique=True)  # the channel's, without ;messageid=
+    kind: str = Field(max_length=20)                 # personal, channel, groupChat
+    tenant_id: Optional[str] = Field(default=None, max_length=64)
+    service_url: str = Field(max_length=300)
+    aad_object_id: Optional[str] = Field(default=None, max_length=64, index=True)  # personal: the user
+    user_id: Optional[str] = Field(default=None, max_length=200)   # personal: the user's Teams id (29:...)
+    team_id: Optional[str] = Field(default=None, max_length=200)   # channel: its team
+    reference: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    active: bool = True                              # False once the bot was removed from it
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -107,3 +107,5 @@ def playbook():
 
 # The Slack test rig (Gare's app and the stand-in Web API on 127.0.0.1), for every test module.
 from slack_harness import rig  # noqa: E402,F401
+# The Teams test rig (Gare's app and the stand-in Bot Connector on 127.0.0.1).
+from teams_harness import teams  # noqa: E402,F401

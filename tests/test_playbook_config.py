@@ -101,3 +101,21 @@ def test_toml_syntax_error_names_the_file(tmp_path):
 def test_missing_file_says_how_to_point_at_one(tmp_path):
     with pytest.raises(PlaybookError, match="GARE_CONFIG"):
         load(tmp_path / "nope.toml")
+
+
+def test_teams_tenants_and_the_nudge_platform():
+    data = default_data()
+    data["teams"]["tenants"] = ["72F988BF-86f1-41af-91ab-2d7cd011db47"]
+    data["nudges"]["platform"] = "teams"
+    pb = parse(data)
+    assert pb.msteams.tenants == ("72f988bf-86f1-41af-91ab-2d7cd011db47",) and pb.nudges.platform == "teams"
+    assert [t.id for t in pb.teams] == ["west", "east"]  # tenants is no sales team
+    data["teams"]["tenants"] = ["contoso.com"]
+    with pytest.raises(PlaybookError) as refused:
+        parse(data)
+    assert refused.value.key == "teams.tenants[0]" and "tenant id" in refused.value.problem
+    data["teams"]["tenants"] = []
+    data["nudges"]["platform"] = "email"
+    with pytest.raises(PlaybookError) as refused:
+        parse(data)
+    assert refused.value.key == "nudges.platform" and "slack, teams" in refused.value.problem
