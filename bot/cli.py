@@ -50,6 +50,10 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db.add_argument("action", choices=("upgrade",))
     sub.add_parser("info", parents=[common], help="where the database and the playbook are")
+    bak = sub.add_parser("backup", parents=[common], help="write everything Gare keeps to one file (.gz compresses)")
+    bak.add_argument("file")
+    res = sub.add_parser("restore", parents=[common], help="load a backup into an empty database")
+    res.add_argument("file")
     dig = sub.add_parser("digest", parents=[common], help="send the weekly rep nudges and manager digests")
     dig.add_argument("--now", action="store_true", required=True, help="run now instead of on the schedule")
     dig.add_argument("--dry-run", action="store_true", help="print what would be posted; post nothing")
@@ -241,6 +245,33 @@ def cmd_info(app: App) -> int:
     return 0
 
 
+def cmd_backup(app: App) -> int:
+    from bot.progress import ProgressBar
+    from store.backup import backup
+
+    with ProgressBar(app.language, Path(app.args.file).name) as bar:
+        report = backup(app.engine, app.args.file, progress=bar.update)
+    app.show(Reply("backup_done", {"file": report.file, "rows": report.rows, "tables": report.tables,
+                                   "revision": report.revision}))
+    return 0
+
+
+def cmd_restore(app: App) -> int:
+    from bot.progress import ProgressBar
+    from store.backup import BackupProblem, restore
+
+    try:
+        with ProgressBar(app.language, Path(app.args.file).name) as bar:
+            report = restore(app.engine, app.args.file, progress=bar.update)
+    except BackupProblem as problem:
+        app.show(Reply("restore_refused", {"problem": problem.code, "file": app.args.file, **problem.params},
+                       ok=False))
+        return 1
+    app.show(Reply("restore_done", {"file": report.file, "rows": report.rows, "tables": report.tables,
+                                    "db": describe_url(app.db_url)}))
+    return 0
+
+
 def cmd_serve(app: App) -> int:
     from bot.server import serve
 
@@ -345,6 +376,8 @@ COMMANDS = {
     "digest": cmd_digest,
     "scheduler": cmd_scheduler,
     "people": cmd_people,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
     "teams": cmd_teams,
 }
 
