@@ -39,6 +39,8 @@ def stage_outcomes(owner: str, deal: str, timing: DealTiming, playbook: Playbook
         spec = playbook.stage(visit["stage"])
         if spec is None:
             continue
+        if visit.get("estimated") and visit["days"] <= spec.stuck_after_days:
+            continue  # the stay began before Gare knew of it: its length is unknown
         if visit["days"] > spec.stuck_after_days:
             outcome = "stuck"
         elif visit["stage"] in short and visit["left_at"] is not None and visit["days"] < spec.skipped_under_days:
