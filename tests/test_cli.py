@@ -102,7 +102,7 @@ def test_import_bad_csv_changes_nothing_and_lists_every_bad_row(tmp_path, db_url
     bad.write_text("Account Name,Type,Annual Revenue,Employees\n"
                    "Alpha SAS,Customer - Direct,\"2,000,000\",41\n"
                    ",Prospect,10,5\n"
-                   "Beta,Partner,lots,12\n", encoding="utf-8")
+                   "Beta,Alien,lots,12\n", encoding="utf-8")
     result = gare("--lang", "en", "import", "accounts", str(bad), db_url=db_url)
     assert result.returncode == 1
     out = result.stderr
