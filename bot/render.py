@@ -88,8 +88,10 @@ def environment(surface: str, language: str, currency: str = "EUR") -> Environme
     env.filters["truncate_chars"] = lambda v, n: v if len(v) <= n else v[: n - 1] + "…"
     # Slack mrkdwn reads &, < and > as markup: names typed by users must not become links or mentions.
     env.filters["mrkdwn"] = lambda v: "" if v is None else str(v).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    env.filters["money"] = lambda v: "–" if v is None else format_currency(
-        v, currency, format="¤#,##0" if language == "en" else "#,##0\u00a0¤", locale=language, currency_digits=False)
+    # An amount in its own currency (a deal's, from its CRM), else the playbook's.
+    env.filters["money"] = lambda v, code=None: "–" if v is None else format_currency(
+        v, code or currency, format="¤#,##0" if language == "en" else "#,##0\u00a0¤", locale=language,
+        currency_digits=False)
     return env
 
 

@@ -40,7 +40,7 @@ def account_summary(view: AccountView, ctx: Context) -> dict[str, Any]:
 
 def account(ctx: Context, account: str) -> Reply:
     with session_scope(ctx.engine) as session:
-        view = account_views(session, ctx, [resolve_account(session, account)])[0]
+        view = account_views(session, ctx, [resolve_account(session, account, ctx)])[0]
         return Reply("account", account_data(view, ctx))
 
 
@@ -192,7 +192,7 @@ def account_set(ctx: Context, account: str, changes: dict[str, str]) -> Reply:
             parsed[field] = _field_value(ctx, field, raw)
 
     with session_scope(ctx.engine) as session:
-        acc = resolve_account(session, account)
+        acc = resolve_account(session, account, ctx)
         diff: dict[str, list] = {}
         for field, value in parsed.items():
             if field == "profile":
@@ -211,6 +211,8 @@ def account_set(ctx: Context, account: str, changes: dict[str, str]) -> Reply:
                 if old != value:
                     diff[field] = [old, value]
                     setattr(acc, field, value)
+                    if field == "status":
+                        acc.status_source = "chat"  # deals imported later do not override it
             else:
                 custom = dict(acc.custom or {})
                 old = custom.get(field)

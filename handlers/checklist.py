@@ -5,24 +5,29 @@ from __future__ import annotations
 
 from playbook.words import fold
 from handlers.reply import Context, Refusal, Reply
-from handlers.records import checklist_assessment
+from handlers.records import account_of, ambiguous, checklist_assessment
 from store import queries
 from store.database import session_scope
-from store.models import Account
 from store.values import ValueProblem, parse_bool
 
 
-
-def _subject(session, name: str):
-    """A deal's checklist when the name is a deal, else the account's."""
-    deal = queries.find_deal(session, name)
-    if deal is not None and fold(deal.name) == fold(name):
-        return "deal", deal, session.get(Account, deal.account_id)
-    account = queries.find_account(session, name)
-    if account is not None:
-        return "account", None, account
-    if deal is not None:
-        return "deal", deal, session.get(Account, deal.account_id)
+def _subject(session, ctx: Context, name: str):
+    """A deal's checklist when the name is a deal's (or `#id`, a deal's id), else the account's."""
+    deals = queries.find_deals(session, name)
+    exact = [d for d in deals if fold(d.name) == fold(name) or queries.record_id(name) is not None]
+    if len(exact) > 1:
+        raise ambiguous(session, ctx, "deal", name, exact)
+    if exact:
+        return "deal", exact[0], account_of(session, exact[0])
+    accounts = queries.find_accounts(session, name)
+    if len(accounts) > 1:
+        raise ambiguous(session, ctx, "account", name, accounts)
+    if accounts:
+        return "account", None, accounts[0]
+    if len(deals) > 1:
+        raise ambiguous(session, ctx, "deal", name, deals)
+    if deals:
+        return "deal", deals[0], account_of(session, deals[0])
     raise Refusal("unknown_subject", name=name,
                   suggestions=queries.closest(name, queries.all_deal_names(session) + queries.all_account_names(session)))
 
@@ -50,7 +55,7 @@ def checklist_data(session, ctx: Context, kind: str, deal, account) -> dict:
 
 def checklist(ctx: Context, name: str) -> Reply:
     with session_scope(ctx.engine) as session:
-        kind, deal, account = _subject(session, name)
+        kind, deal, account = _subject(session, ctx, name)
         return Reply("checklist", checklist_data(session, ctx, kind, deal, account))
 
 
@@ -77,7 +82,7 @@ def checklist_answer(ctx: Context, name: str, answers: dict[str, str]) -> Reply:
         except ValueProblem:
             raise Refusal("bad_value", field=key, value=raw, expected="yes_no") from None
     with session_scope(ctx.engine) as session:
-        kind, deal, account = _subject(session, name)
+        kind, deal, account = _subject(session, ctx, name)
         subject_id = deal.id if deal is not None else account.id
         for (item_kind, item_id), value in parsed:
             queries.save_checklist_answer(session, kind, subject_id, item_kind, item_id, value, ctx.who)

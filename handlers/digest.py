@@ -16,6 +16,7 @@ from handlers.records import AccountView, account_views, deal_data, open_deals_t
 from playbook.assessment import time_deal
 from playbook.coaching import coaching_patterns, stage_outcomes
 from playbook.config import PROFILE_IDS, localized
+from playbook.money import home_total, totals
 from playbook.stage_aging import frozen_deals
 from store import queries
 from store.database import session_scope
@@ -68,13 +69,22 @@ def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting
     muted = set(setting.muted if setting else [])
     today, now = ctx.today(), ctx.now()
     timed = open_deals_timed(session, ctx, [rep])
-    frozen, snoozed = [], 0
-    for (deal, account), timing in frozen_deals([((d, a), t) for d, a, t in timed]):
+    frozen, snoozed, overdue = [], 0, []
+    stuck = frozen_deals([((d, a), t) for d, a, t in timed])
+    for (deal, account), timing in stuck:
         until = getattr(deal, "snoozed_until", None)
         if until is not None and until >= today:
             snoozed += 1  # snoozed for a known reason: left out until then
             continue
         frozen.append(deal_data(ctx, deal, timing, account))
+    stuck_ids = {d.id for (d, _), _ in stuck}
+    for deal, account, timing in timed:
+        until = getattr(deal, "snoozed_until", None)
+        if deal.id in stuck_ids or (until is not None and until >= today):
+            continue
+        if deal.close_date is not None and deal.close_date < today:
+            overdue.append(deal_data(ctx, deal, timing, account))
+    overdue.sort(key=lambda r: r["close_date"])
     skipped = []
     for deal, account, timing in timed:
         recent = [s for s in timing.skipped_stages if s.get("at") is not None and now - s["at"] <= WEEK]
@@ -92,18 +102,21 @@ def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting
         row = {"account": view.account.name, "profile": view.assessment.profile.profile, "actions": actions}
         (win_back if row["profile"] == "win_back" else other).append(row)
     other.sort(key=lambda r: (PROFILE_IDS.index(r["profile"]) if r["profile"] in PROFILE_IDS else 9, r["account"]))
+    amounts = [] if "frozen" in muted else [(d["amount"], d["currency"]) for d in frozen]
     data = {
         "rep": rep,
         "period": period_of(ctx),
         "frozen": [] if "frozen" in muted else frozen,
-        "frozen_amount": 0 if "frozen" in muted else sum(d["amount"] or 0 for d in frozen),
+        "frozen_amount": home_total(amounts, ctx.playbook),
+        "frozen_totals": totals(amounts, ctx.playbook),
+        "overdue": [] if "frozen" in muted else overdue,
         "snoozed": snoozed,
         "skipped": [] if "skipped" in muted else skipped,
         "win_back": [] if "win_back" in muted else win_back,
         "actions": [] if "actions" in muted else other,
         "muted": sorted(muted),
     }
-    if not (data["frozen"] or data["skipped"] or data["win_back"] or data["actions"]):
+    if not (data["frozen"] or data["overdue"] or data["skipped"] or data["win_back"] or data["actions"]):
         return None
     return data
 
@@ -153,9 +166,17 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
     by_rep: dict[str, list] = defaultdict(list)
     for (deal, account), timing in frozen_deals([((d, a), t) for d, a, t in timed]):
         by_rep[deal.owner or ""].append(deal_data(ctx, deal, timing, account))
+    def money(rows: list) -> list:
+        return [(r["amount"], r["currency"]) for r in rows]
+
     frozen_by_rep = sorted(
-        ({"owner": owner, "count": len(rows), "amount": sum(r["amount"] or 0 for r in rows), "deals": rows}
+        ({"owner": owner, "count": len(rows), "amount": home_total(money(rows), ctx.playbook),
+          "totals": totals(money(rows), ctx.playbook), "estimated": sum(1 for r in rows if r["estimated"]),
+          "deals": rows}
          for owner, rows in by_rep.items()), key=lambda r: (-r["count"], -r["amount"]))
+    every_frozen = [d for r in frozen_by_rep for d in r["deals"]]
+    overdue = sum(1 for d, _, t in timed if d.close_date is not None and d.close_date < ctx.today()
+                  and not (t.state == "stuck"))
 
     member_keys = {fold(m) for m in members}
     nurtured = []
@@ -201,7 +222,11 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
         "changes": changes,
         "frozen_by_rep": frozen_by_rep,
         "frozen_count": sum(r["count"] for r in frozen_by_rep),
-        "frozen_amount": sum(r["amount"] for r in frozen_by_rep),
+        "frozen_amount": home_total(money(every_frozen), ctx.playbook),
+        "frozen_totals": totals(money(every_frozen), ctx.playbook),
+        "frozen_estimated": sum(r["estimated"] for r in frozen_by_rep),
+        "frozen_close_date_passed": sum(1 for d in every_frozen if d["close_date_passed"]),
+        "overdue_count": overdue,
         "nurtured": nurtured,
         "coaching": coaching,
         "at_risk": [{"account": v.account.name, "owner": v.account.owner} for v in views if v.assessment.tier.at_risk],
