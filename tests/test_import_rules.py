@@ -221,3 +221,14 @@ def test_bad_options_are_refused_politely(engine, playbook, tmp_path, options, c
     with pytest.raises(Refusal) as refused:
         handler(ctx, "accounts", write(tmp_path, "a.csv", "name\nA\n"), **options)
     assert refused.value.code == code and count(engine, Account) == 0
+
+
+def test_an_id_is_never_taken_for_a_name(engine, playbook, tmp_path):
+    assert imp(engine, playbook, "accounts", tmp_path, "Record ID,Company name\n1010101010,Globex\n").ok
+    text = "Deal Name,Deal Stage,Associated Company\nA,Contract Sent,1010101010\nB,Contract Sent,555555555\n"
+    assert problems(imp(engine, playbook, "deals", tmp_path, text)) == [
+        ("unknown_account", "Associated Company", [3], ["555555555"])]
+    report = imp(engine, playbook, "deals", tmp_path, text, create_accounts=True)
+    accounts = {a.crm_id: a.name for a in rows(engine, Account)}
+    assert accounts == {"1010101010": "Globex", "555555555": "HubSpot company 555555555"}
+    assert next(n for n in report.notes if n.code == "placeholder_account").values == ["HubSpot company 555555555"]

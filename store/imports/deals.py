@@ -71,6 +71,9 @@ CURRENCY_WORDS = {
     "japanese yen": "JPY", "yen": "JPY", "¥": "JPY", "franc suisse": "CHF", "livre sterling": "GBP",
     "dollar americain": "USD", "dollar canadien": "CAD",
 }
+# What an account id looks like when a file puts one where a name should be: HubSpot's are
+# digits, Salesforce's 15 or 18 characters starting with 001.
+ACCOUNT_ID = re.compile(r"\d{5,}|001[0-9A-Za-z]{12}(?:[0-9A-Za-z]{3})?")
 # The account a deal names only by id gets a name that says where it came from.
 PLACEHOLDER = {"associated company": "HubSpot company {}", "account id": "Salesforce account {}",
                "accountid": "Salesforce account {}"}
@@ -132,7 +135,7 @@ class Deals(Kind):
             stage = _stage(playbook, label)
             entered[index] = (header, stage.id if stage else None, _outcome(label))
         header = job.columns.header.get("account_id", "")
-        template = next((t for k, t in PLACEHOLDER.items() if header_key(header).startswith(k)), "CRM account {}")
+        template = next((t for k, t in PLACEHOLDER.items() if header_key(header).startswith(k)), None)
         r = job.reader
         parsers = {"crm_id": r.text(LIMITS["crm_id"]), "name": r.text(LIMITS["name"]),
                    "account": r.text(LIMITS["account"]), "owner": r.text(LIMITS["owner"]),
@@ -277,19 +280,26 @@ class Deals(Kind):
         """The deal's account (id, name), or the account this import is to create for it
         (--create-accounts)."""
         crm_id, name = v["account_crm_id"], v["account"]
+        column = row.column("account_id" if crm_id and not name else "account")
         if crm_id and crm_id in by_id:
             return (*by_id[crm_id], None)
         if name and fold(name) in by_name:
             return (*by_name[fold(name)], None)
+        if name and not crm_id and ACCOUNT_ID.fullmatch(name):
+            # A company column holding an id ("123456789", "0015g00000ABCDE"): never a name.
+            crm_id, name = name, None
+            found = job.session.execute(select(Account.__table__.c.id, Account.__table__.c.name)
+                                        .where(Account.__table__.c.crm_id == crm_id)).first()
+            if found is not None:
+                return found.id, found.name, None
         if not crm_id and not name:
             row.note(None, "no_account")
             return None, None, None
-        column = row.column("account_id" if crm_id and not name else "account")
         if not job.options.get("create_accounts"):
             row.problem(column, "unknown_account", name or crm_id)
             return None, None, None
         key = ("id", crm_id) if crm_id else ("name", fold(name))
-        label = name or job.state["placeholder"].format(crm_id)
+        label = name or (job.state["placeholder"] or _placeholder(crm_id)).format(crm_id)
         if name:
             row.note(column, "account_created", label)
         else:
@@ -474,6 +484,13 @@ class Deals(Kind):
                         job.audit("account", "update", a.id, a.name, {"status": [a.status, derived]})
                         job.report.note(None, None, "status_derived", a.name)
         job.update(accounts, changes)
+
+
+def _placeholder(crm_id: str) -> str:
+    """The name of an account known only by an id in a name column, by the id's shape."""
+    if crm_id.isdigit():
+        return "HubSpot company {}"
+    return "Salesforce account {}" if crm_id.startswith("001") else "CRM account {}"
 
 
 def _same_keys(records: list[dict]) -> list[dict]:
