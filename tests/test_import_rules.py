@@ -232,3 +232,15 @@ def test_an_id_is_never_taken_for_a_name(engine, playbook, tmp_path):
     accounts = {a.crm_id: a.name for a in rows(engine, Account)}
     assert accounts == {"1010101010": "Globex", "555555555": "HubSpot company 555555555"}
     assert next(n for n in report.notes if n.code == "placeholder_account").values == ["HubSpot company 555555555"]
+
+
+def test_a_stage_entry_date_given_later_replaces_the_estimate(engine, playbook, tmp_path):
+    first = imp(engine, playbook, "deals", tmp_path, "Id,Name,StageName,CreatedDate\nD1,Alpha,Prospecting,2025-01-06\n")
+    assert next(n for n in first.notes if n.code == "estimated_entry").count == 1
+    dated = "Id,Name,StageName,CreatedDate,LastStageChangeDate\nD1,Alpha,Prospecting,2025-01-06,2025-05-30T10:00:00Z\n"
+    again = imp(engine, playbook, "deals", tmp_path, dated)
+    assert again.updated == 1 and again.changes[0]["fields"] == {"stage_entered": [None, "2025-05-30T10:00:00+00:00"]}
+    with session_scope(engine) as session:
+        visit = session.exec(select(StageVisit)).one()
+    assert (visit.entered_at, visit.estimated) == (datetime(2025, 5, 30, 10, tzinfo=UTC), False)
+    assert imp(engine, playbook, "deals", tmp_path, dated).unchanged == 1

@@ -94,8 +94,8 @@ class Accounts(Kind):
         # A field the playbook declares beats an alias ("revenue" declared in [fields] stays custom).
         return custom_key(header) in custom_kinds(job.playbook)
 
-    def date_column(self, header: str) -> bool:
-        return False  # custom date fields are ISO in practice; a day-month-year one must agree with the file
+    def date_column(self, job: Job, header: str) -> bool:
+        return custom_kinds(job.playbook).get(custom_key(header)) == "date"
 
     def start(self, job: Job) -> None:
         job.state.update(owners=Owners(job.session), kinds=custom_kinds(job.playbook))

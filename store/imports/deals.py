@@ -124,7 +124,7 @@ class Deals(Kind):
         label = entered_label(header)
         return bool(label) and (_stage(job.playbook, label) is not None or _outcome(label) is not None)
 
-    def date_column(self, header: str) -> bool:
+    def date_column(self, job: Job, header: str) -> bool:
         return True  # only "Date entered ..." columns are claimed
 
     def start(self, job: Job) -> None:
@@ -210,7 +210,7 @@ class Deals(Kind):
 
     def plan(self, job: Job, rows: list[Row]) -> list:
         read = [(row, self.read(job, row)) for row in rows]
-        session, state = job.session, job.state
+        session = job.session
         accounts = Account.__table__
         acc_by_id, acc_by_name = {}, {}  # -> (id, name)
         for chunk in _chunks(sorted({v["account_crm_id"] for _, v in read if v["account_crm_id"]})):
@@ -433,7 +433,7 @@ class Deals(Kind):
     def _visits(self, job: Job, stored, v: dict, diff: dict, open_visits: list, new_visits: list,
                 visit_changes: list) -> dict:
         """The stage history an update needs: a move opens a stay, a close ends it, a stage-entry
-        date the CRM now gives corrects the current one. Returns what changed, for the report."""
+        date the CRM now gives replaces an estimated one. Returns what changed, for the report."""
         moved: dict[str, list] = {}
         status = diff.get("status", [None, stored.status])[1]
         at = v["entered"] or job.now
@@ -450,11 +450,12 @@ class Deals(Kind):
             for visit in open_visits:
                 visit_changes.append((visit.id, {"left_at": max(end or job.now, visit.entered_at)}))
             return moved
-        if v["entered"] is not None and len(open_visits) == 1:
+        if v["entered"] is not None and len(open_visits) == 1 and open_visits[0].estimated:
+            # The CRM now says when the deal entered its stage: the estimate gives way. A date
+            # already known (from a stage history, say) is kept: two sources never take turns.
             visit = open_visits[0]
-            if visit.estimated or not _same_moment(visit.entered_at, v["entered"]):
-                visit_changes.append((visit.id, {"entered_at": v["entered"], "estimated": False}))
-                moved["stage_entered"] = [None if visit.estimated else visit.entered_at, v["entered"]]
+            visit_changes.append((visit.id, {"entered_at": v["entered"], "estimated": False}))
+            moved["stage_entered"] = [None, v["entered"]]
         return moved
 
     def finish(self, job: Job) -> None:

@@ -38,7 +38,7 @@ class Kind:
         """True for a column this kind reads itself (not through its aliases)."""
         return False
 
-    def date_column(self, header: str) -> bool:
+    def date_column(self, job: "Job", header: str) -> bool:
         """True for a claimed column that holds dates."""
         return False
 
@@ -163,7 +163,7 @@ def run(kind: Kind, session: Session, source: Any, *, playbook: Playbook, actor:
     if not report.ok:
         return report
     dates = {job.columns.index[f]: job.columns.header[f] for f in kind.date_fields if f in job.columns.index}
-    dates |= {i: h for h, i in job.columns.claimed.items() if kind.date_column(h)}
+    dates |= {i: h for h, i in job.columns.claimed.items() if kind.date_column(job, h)}
     survey = table.survey(dates)
     report.rows = survey.rows
     if survey.unreadable_at is not None:

@@ -115,8 +115,9 @@ class Stages(Kind):
                 closing = state["closings"].get(deal.id)
                 if closing is None or entered >= closing[1]:
                     state["closings"][deal.id] = (outcome, entered)
-                job.report.unchanged += 1 if deal.status == outcome else 0
-                if deal.status != outcome:
+                if deal.status == outcome:
+                    job.report.unchanged += 1
+                else:
                     job.report.change(line, deal.name, "update", {"status": [deal.status, outcome]})
                 continue
             state["listed"].setdefault((deal.id, stage, entered), order)
