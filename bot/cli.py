@@ -39,10 +39,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the reply's data as JSON")
     ask.add_argument("text", nargs="+", help="the command, as typed in chat")
     sub.add_parser("demo", parents=[common], help="load the demo dataset (safe to run again)")
-    imp = sub.add_parser("import", parents=[common], help="import a CSV file (all or nothing)")
-    imp.add_argument("kind", choices=("accounts", "deals", "stages"))
+    imp = sub.add_parser("import", parents=[common], help="import a CRM export (CSV), all or nothing")
+    imp.add_argument("kind", choices=("accounts", "deals", "stages", "people"))
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="report what would change, write nothing")
+    imp.add_argument("--date-order", choices=("mdy", "dmy"),
+                     help="read dates like 03/04/2024 month first (mdy, US) or day first (dmy), when every "
+                          "date of the file could be either")
+    imp.add_argument("--create-accounts", action="store_true",
+                     help="deals: create the accounts the file names that Gare does not know, as prospects")
     exp = sub.add_parser("export", parents=[common],
                          help="export accounts, deals, or the deals in marketing nurture (for a marketing tool), as CSV")
     exp.add_argument("kind", choices=("accounts", "deals", "nurture"))
@@ -201,10 +206,17 @@ def cmd_demo(app: App) -> int:
 def cmd_import(app: App) -> int:
     from bot.progress import ProgressBar
     from handlers.imports import import_file
+    from handlers.registry import refused
+    from handlers.reply import Refusal
 
     path = Path(app.args.file)
+    ctx = app.context()
     with ProgressBar(app.language, path.name) as bar:
-        reply = import_file(app.context(), app.args.kind, path, dry_run=app.args.dry_run, progress=bar.update)
+        try:
+            reply = import_file(ctx, app.args.kind, path, dry_run=app.args.dry_run, progress=bar.update,
+                                date_order=app.args.date_order, create_accounts=app.args.create_accounts)
+        except Refusal as refusal:  # bad options: said politely (a missing file is main's to say)
+            reply = refused(ctx, refusal)
     app.show(reply)
     return 0 if reply.ok else 1
 

@@ -94,8 +94,10 @@ def environment(surface: str, language: str, currency: str = "EUR") -> Environme
     # into links (Teams cards), so its markers are escaped the CommonMark way.
     env.filters["md"] = lambda v: "" if v is None else _MD_MARKERS.sub(r"\\\g<0>", str(v))
     env.filters["split_lines"] = lambda v: str(v).splitlines()
-    env.filters["money"] = lambda v: "–" if v is None else format_currency(
-        v, currency, format="¤#,##0" if language == "en" else "#,##0\u00a0¤", locale=language, currency_digits=False)
+    # An amount in its own currency (a deal's, from its CRM), else the playbook's.
+    env.filters["money"] = lambda v, code=None: "–" if v is None else format_currency(
+        v, code or currency, format="¤#,##0" if language == "en" else "#,##0\u00a0¤", locale=language,
+        currency_digits=False)
     return env
 
 

@@ -45,7 +45,7 @@ def account_summary(view: AccountView, ctx: Context) -> dict[str, Any]:
 
 def account(ctx: Context, account: str) -> Reply:
     with session_scope(ctx.engine) as session:
-        view = account_views(session, ctx, [resolve_account(session, account)])[0]
+        view = account_views(session, ctx, [resolve_account(session, account, ctx)])[0]
         return Reply("account", account_data(view, ctx))
 
 
@@ -193,7 +193,7 @@ def account_set(ctx: Context, account: str, changes: dict[str, str],
     parsed = _parse_changes(ctx, changes)
     shown = _parse_changes(ctx, expected or {})
     with session_scope(ctx.engine) as session:
-        acc = resolve_account(session, account)
+        acc = resolve_account(session, account, ctx)
         ctx.require("change", owner=acc.owner)
         for field, value in shown.items():
             current = _current(ctx, acc, field)
@@ -276,6 +276,8 @@ def _apply(ctx: Context, session, acc, parsed: dict[str, Any]) -> Reply:
             if old != value:
                 diff[field] = [old, value]
                 setattr(acc, field, value)
+                if field == "status":
+                    acc.status_source = "chat"  # deals imported later do not override it
         else:
             custom = dict(acc.custom or {})
             old = custom.get(field)

@@ -57,7 +57,7 @@ def done_since(session: Session, account_ids: list[int], since: datetime) -> int
 def action_done(ctx: Context, account: str, number: str) -> Reply:
     """`done ACCOUNT N`: the Nth common action of the account's profile is done (due again later)."""
     with session_scope(ctx.engine) as session:
-        found = resolve_account(session, account)
+        found = resolve_account(session, account, ctx)
         ctx.require("change", owner=found.owner)
         view = account_views(session, ctx, [found])[0]
         profile = ctx.playbook.profile(view.assessment.profile.profile or "")

@@ -35,7 +35,7 @@ def checklist_data(session, ctx: Context, kind: str, deal, account) -> dict:
 
 def checklist(ctx: Context, name: str) -> Reply:
     with session_scope(ctx.engine) as session:
-        kind, deal, account = resolve_subject(session, name)
+        kind, deal, account = resolve_subject(session, name, ctx)
         return Reply("checklist", checklist_data(session, ctx, kind, deal, account))
 
 
@@ -62,7 +62,7 @@ def checklist_answer(ctx: Context, name: str, answers: dict[str, str]) -> Reply:
         except ValueProblem:
             raise Refusal("bad_value", field=key, value=raw, expected="yes_no") from None
     with session_scope(ctx.engine) as session:
-        kind, deal, account = resolve_subject(session, name)
+        kind, deal, account = resolve_subject(session, name, ctx)
         ctx.require("change", owner=deal.owner if deal is not None else account.owner)
         subject_id = deal.id if deal is not None else account.id
         for (item_kind, item_id), value in parsed:

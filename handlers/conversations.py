@@ -56,13 +56,16 @@ def forget_old_events(engine: Engine, now: datetime, keep: timedelta = timedelta
 
 
 def thread_subject(ctx: Context, channel: str, thread_ts: str) -> tuple[str, str] | None:
-    """("deal", name) or ("account", name) when that thread is under a checklist the bot posted."""
+    """("deal", "#id") or ("account", name) when that thread is under a checklist the bot posted:
+    a deal by its id, since deal names repeat."""
     with session_scope(ctx.engine) as session:
         message = queries.posted_message(session, ctx.platform, channel, thread_ts)
         if message is None:
             return None
         row = session.get(Deal if message.subject == "deal" else Account, message.subject_id)
-        return (message.subject, row.name) if row is not None else None
+        if row is None:
+            return None
+        return (message.subject, f"#{row.id}" if message.subject == "deal" else row.name)
 
 
 def checklist_copies(ctx: Context, subject: str, subject_id: int) -> list[tuple[str, str, str | None]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from playbook.words import fold
 from playbook.assessment import time_deal
 from playbook.config import localized
+from playbook.money import home_total, totals
 from playbook.stage_aging import frozen_deals, skipped_deals
 from handlers.reply import Context, Refusal, Reply
 from handlers.records import (
@@ -16,11 +17,13 @@ from store.database import session_scope
 from store.models import Account, OutboxMessage, StageVisit, utcnow
 from store.queries import jsonable
 
+OVERDUE_SHOWN = 20  # open deals past their close date listed under the frozen ones
+
 
 def _one(session, ctx: Context, deal) -> dict:
     visits = queries.visits_by_deal(session, [deal.id]).get(deal.id, [])
     timing = time_deal(queries.deal_record(deal), visits, ctx.now(), ctx.playbook)
-    account = session.get(Account, deal.account_id)
+    account = session.get(Account, deal.account_id) if deal.account_id is not None else None
     data = deal_data(ctx, deal, timing, account.name if account else None)
     data["history"] = [dict(h, stage_name=stage_label(ctx, h["stage"]), entered_at=ctx.local(h["entered_at"]),
                             left_at=ctx.local(h["left_at"])) for h in timing.history]
@@ -31,7 +34,7 @@ def _one(session, ctx: Context, deal) -> dict:
 
 def deal(ctx: Context, deal: str) -> Reply:
     with session_scope(ctx.engine) as session:
-        return Reply("deal", _one(session, ctx, resolve_deal(session, deal)))
+        return Reply("deal", _one(session, ctx, resolve_deal(session, deal, ctx)))
 
 
 def deal_stage(ctx: Context, deal: str, stage: str, confirm: str | None = None) -> Reply:
@@ -39,7 +42,7 @@ def deal_stage(ctx: Context, deal: str, stage: str, confirm: str | None = None) 
     stage asks for a confirmation with a reason (`confirm REASON`), audited for the manager."""
     spec = ctx.playbook.find_stage(stage)
     with session_scope(ctx.engine) as session:
-        d = resolve_deal(session, deal)
+        d = resolve_deal(session, deal, ctx)
         ctx.require("change", owner=d.owner)
         if spec is None:
             raise Refusal("unknown_stage", name=stage,
@@ -110,7 +113,7 @@ def deal_nurture(ctx: Context, deal: str, reason: str | None = None) -> Reply:
     marketing hears of it in the playbook's nurture channel (and in the weekly nurture list)."""
     reason = " ".join((reason or "").split()) or None
     with session_scope(ctx.engine) as session:
-        d = resolve_deal(session, deal)
+        d = resolve_deal(session, deal, ctx)
         ctx.require("change", owner=d.owner)
         if d.status == "nurture":
             data = _one(session, ctx, d)
@@ -163,11 +166,21 @@ def _pipeline(ctx: Context, owner: str | None, everyone: bool) -> tuple[list, st
 
 
 def deals_frozen(ctx: Context, owner: str | None = None, everyone: bool = False) -> Reply:
+    """Open deals stuck at their stage (estimated ones included, marked), longest overdue first;
+    then the open deals whose close date has passed although their stage time is not over."""
     timed, owner, team_of = _pipeline(ctx, owner, everyone)
     stuck = frozen_deals([((d, a), t) for d, a, t in timed])
     rows = [deal_data(ctx, d, t, a) for (d, a), t in stuck]
+    frozen = {r["id"] for r in rows}
+    overdue = sorted((deal_data(ctx, d, t, a) for d, a, t in timed if d.id not in frozen),
+                     key=lambda r: (r["close_date"] or ctx.today(), fold(r["deal"])))
+    overdue = [r for r in overdue if r["close_date_passed"]]
+    amounts = [(r["amount"], r["currency"]) for r in rows]
     return Reply("deals_frozen", {"owner": owner, "team_of": team_of, "deals": rows, "count": len(rows),
-                                  "total_amount": sum(r["amount"] or 0 for r in rows)})
+                                  "total_amount": home_total(amounts, ctx.playbook),
+                                  "totals": totals(amounts, ctx.playbook),
+                                  "estimated": sum(1 for r in rows if r["estimated"]),
+                                  "overdue": overdue[:OVERDUE_SHOWN], "overdue_count": len(overdue)})
 
 
 def deals_skipped(ctx: Context, owner: str | None = None, everyone: bool = False) -> Reply:
@@ -209,7 +222,7 @@ def deal_snooze(ctx: Context, deal: str, until, reason: str | None = None) -> Re
     if len(reason) > 500:
         raise Refusal("too_long", field="reason", limit=500)
     with session_scope(ctx.engine) as session:
-        d = resolve_deal(session, deal)
+        d = resolve_deal(session, deal, ctx)
         ctx.require("change", owner=d.owner)
         if d.status in ("won", "lost"):
             raise Refusal("deal_closed", deal=d.name, status=d.status)

@@ -24,7 +24,7 @@ def account_decide(ctx: Context, account: str, decision: str, reason: str | None
     if reason is not None and len(reason) > 500:
         raise Refusal("too_long", field="reason", limit=500)
     with session_scope(ctx.engine) as session:
-        acc = resolve_account(session, account)
+        acc = resolve_account(session, account, ctx)
         ctx.require("change", owner=acc.owner)
         view = account_views(session, ctx, [acc], with_timings=False)[0]
         if not view.assessment.profile.let_go:

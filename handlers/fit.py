@@ -3,25 +3,35 @@ matching trait's why and who feels the pain, unknown traits, and the empty succe
 from __future__ import annotations
 
 from handlers.reply import Context, Refusal, Reply
-from handlers.records import checklist_assessment
+from handlers.records import account_of, ambiguous, checklist_assessment
 from store import queries
 from store.database import session_scope
 
 
 def fit(ctx: Context, account: str | None, deal: str | None = None) -> Reply:
+    """`#id` names an account here (a deal's thread passes its deal as `deal`)."""
     with session_scope(ctx.engine) as session:
         acc, the_deal = None, None
         if deal:
-            the_deal = queries.find_deal(session, deal)
+            deals = queries.find_deals(session, deal)
+            if len(deals) > 1:
+                raise ambiguous(session, ctx, "deal", deal, deals)
+            the_deal = deals[0] if deals else None
         elif account:
-            acc = queries.find_account(session, account)
-            if acc is None:
+            accounts = queries.find_accounts(session, account)
+            if len(accounts) > 1:
+                raise ambiguous(session, ctx, "account", account, accounts)
+            acc = accounts[0] if accounts else None
+            if acc is None and queries.record_id(account) is None:
                 # A deal's name works too: its checklist answers are the deal's own.
-                the_deal = queries.find_deal(session, account)
+                deals = queries.find_deals(session, account)
+                if len(deals) > 1:
+                    raise ambiguous(session, ctx, "deal", account, deals, rerun="checklist")
+                the_deal = deals[0] if deals else None
         else:
             raise Refusal("bad_syntax", command="fit")
         if the_deal is not None:
-            acc = session.get(queries.Account, the_deal.account_id)
+            acc = account_of(session, the_deal)
         if acc is None:
             name = account or deal
             candidates = queries.all_account_names(session)

@@ -24,7 +24,7 @@ def history(ctx: Context, name: str) -> Reply:
             raise Refusal("bad_value", field="page", value=m.group("page"), expected="integer")
         page = int(m.group("page"))
     with session_scope(ctx.engine) as session:
-        kind, deal, account = resolve_subject(session, name)
+        kind, deal, account = resolve_subject(session, name, ctx)
         record = deal if kind == "deal" else account
         where = (AuditRecord.entity == kind, AuditRecord.entity_id == record.id)
         total = session.exec(select(func.count()).select_from(AuditRecord).where(*where)).one()

@@ -19,6 +19,7 @@ from playbook.assessment import time_deal
 from playbook.coaching import coaching_patterns, stage_outcomes
 from playbook.config import localized
 from playbook.method import at_risk_reasons
+from playbook.money import home_total, totals
 from playbook.stage_aging import frozen_deals
 from playbook.words import fold
 from store import queries
@@ -94,9 +95,17 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
         by_rep[deal.owner or ""].append(row)
         if row["treatment"] == "escalate":
             needs_you.append(row)
+    def money(rows: list) -> list:
+        return [(r["amount"], r["currency"]) for r in rows]
+
     frozen_by_rep = sorted(
-        ({"owner": owner or None, "count": len(rows), "amount": sum(r["amount"] or 0 for r in rows), "deals": rows}
+        ({"owner": owner or None, "count": len(rows), "amount": home_total(money(rows), ctx.playbook),
+          "totals": totals(money(rows), ctx.playbook), "estimated": sum(1 for r in rows if r["estimated"]),
+          "deals": rows}
          for owner, rows in by_rep.items()), key=lambda r: (-r["count"], -r["amount"]))
+    every_frozen = [d for r in frozen_by_rep for d in r["deals"]]
+    overdue = sum(1 for d, _, t in timed if d.close_date is not None and d.close_date < ctx.today()
+                  and t.state != "stuck")
 
     nurtured = [{"deal": deal.name, "owner": deal.owner, "at": ctx.local(rec.at),
                  "reason": _second((rec.changes or {}).get("reason"))}
@@ -142,7 +151,11 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
         "changes": changes,
         "frozen_by_rep": frozen_by_rep,
         "frozen_count": sum(r["count"] for r in frozen_by_rep),
-        "frozen_amount": sum(r["amount"] for r in frozen_by_rep),
+        "frozen_amount": home_total(money(every_frozen), ctx.playbook),
+        "frozen_totals": totals(money(every_frozen), ctx.playbook),
+        "frozen_estimated": sum(r["estimated"] for r in frozen_by_rep),
+        "frozen_close_date_passed": sum(1 for d in every_frozen if d["close_date_passed"]),
+        "overdue_count": overdue,
         "needs_you": sorted(needs_you, key=lambda r: (r["tier"] or 9, -(r["indicator"] or 0))),
         "overrides": overrides,
         "nurtured": nurtured,

@@ -55,36 +55,79 @@ def checklist_assessment(session: Session, ctx: Context, account: Account, deal:
     return assess_account(queries.account_record(account), deals, ctx.today(), ctx.playbook, answers, ctx.language)
 
 
-def resolve_account(session: Session, name: str | None) -> Account:
+def ambiguous(session: Session, ctx: Context | None, kind: str, name: str, records: Sequence,
+              rerun: str | None = None) -> Refusal:
+    """"Which one?": the records a name designates, each with what tells it apart and the `#id`
+    that picks it (deal names repeat in real CRMs: "Renewal 2026"). The answer's buttons run the
+    same command again with `#id` instead of the name; `rerun` names another command when `#id`
+    would mean another kind of record in the one asked (fit takes an account's id)."""
+    shown = list(records)[:queries.MAX_CANDIDATES]
+    if kind == "deal":
+        names = queries.account_names(session, [d.account_id for d in shown])
+        candidates = [{"id": d.id, "name": d.name, "account": names.get(d.account_id), "owner": d.owner,
+                       "stage": d.stage, "stage_name": stage_label(ctx, d.stage) if ctx else d.stage,
+                       "status": d.status} for d in shown]
+    else:
+        candidates = [{"id": a.id, "name": a.name, "account": None, "owner": a.owner, "stage": None,
+                       "stage_name": None, "status": a.status} for a in shown]
+    return Refusal("ambiguous", kind=kind, name=name, candidates=candidates,
+                   more=len(records) > queries.MAX_CANDIDATES, rerun=rerun)
+
+
+def resolve_account(session: Session, name: str | None, ctx: Context | None = None) -> Account:
+    """The one account a name (or `#id`) designates; else a refusal: unknown, or which one."""
     if not name:
         raise Refusal("bad_syntax", command="account")
-    account = queries.find_account(session, name)
+    found = queries.find_accounts(session, name)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ambiguous(session, ctx, "account", name, found)
+    raise Refusal("unknown_account", name=name,
+                  suggestions=[] if queries.record_id(name) else queries.closest(name, queries.all_account_names(session)))
+
+
+def resolve_deal(session: Session, name: str | None, ctx: Context | None = None) -> Deal:
+    """The one deal a name (or `#id`) designates; else a refusal: unknown, or which one."""
+    if not name:
+        raise Refusal("bad_syntax", command="deal")
+    found = queries.find_deals(session, name)
+    if len(found) == 1:
+        return found[0]
+    if found:
+        raise ambiguous(session, ctx, "deal", name, found)
+    raise Refusal("unknown_deal", name=name,
+                  suggestions=[] if queries.record_id(name) else queries.closest(name, queries.all_deal_names(session)))
+
+
+def account_of(session: Session, deal: Deal) -> Account:
+    """A deal's account, for what needs one (fit, checklist); a deal the CRM gave no company is
+    refused, saying so."""
+    account = session.get(Account, deal.account_id) if deal.account_id is not None else None
     if account is None:
-        raise Refusal("unknown_account", name=name,
-                      suggestions=queries.closest(name, queries.all_account_names(session)))
+        raise Refusal("no_account", deal=deal.name)
     return account
 
 
-def resolve_deal(session: Session, name: str | None) -> Deal:
-    if not name:
-        raise Refusal("bad_syntax", command="deal")
-    deal = queries.find_deal(session, name)
-    if deal is None:
-        raise Refusal("unknown_deal", name=name, suggestions=queries.closest(name, queries.all_deal_names(session)))
-    return deal
-
-
-def resolve_subject(session: Session, name: str) -> tuple[str, Deal | None, Account]:
-    """("deal", deal, its account) when the name is a deal's, else ("account", None, account): what
-    a checklist or a history is about."""
-    deal = queries.find_deal(session, name)
-    if deal is not None and fold(deal.name) == fold(name):
-        return "deal", deal, session.get(Account, deal.account_id)
-    account = queries.find_account(session, name)
-    if account is not None:
-        return "account", None, account
-    if deal is not None:
-        return "deal", deal, session.get(Account, deal.account_id)
+def resolve_subject(session: Session, name: str, ctx: Context | None = None) -> tuple[str, Deal | None, Account | None]:
+    """("deal", deal, its account) when the name is a deal's (or `#id`, a deal's id), else
+    ("account", None, account): what a checklist or a history is about. A name several records
+    share answers "which one?"."""
+    deals = queries.find_deals(session, name)
+    exact = [d for d in deals if fold(d.name) == fold(name) or queries.record_id(name) is not None]
+    if len(exact) > 1:
+        raise ambiguous(session, ctx, "deal", name, exact)
+    if exact:
+        return "deal", exact[0], account_of(session, exact[0])
+    accounts = queries.find_accounts(session, name)
+    if len(accounts) > 1:
+        raise ambiguous(session, ctx, "account", name, accounts)
+    if accounts:
+        return "account", None, accounts[0]
+    if len(deals) > 1:
+        raise ambiguous(session, ctx, "deal", name, deals)
+    if deals:
+        return "deal", deals[0], account_of(session, deals[0])
     raise Refusal("unknown_subject", name=name,
                   suggestions=queries.closest(name, queries.all_deal_names(session) + queries.all_account_names(session)))
 
@@ -135,16 +178,28 @@ def stage_label(ctx: Context, stage_id: str | None) -> str | None:
 
 
 def deal_data(ctx: Context, deal: Deal, timing: DealTiming, account_name: str | None) -> dict[str, Any]:
-    """The deal as every surface shows it: stage time against the standard, and its state."""
+    """The deal as every surface shows it: stage time against the standard, and its state. When
+    the CRM never said when the deal entered its stage, the timing is `estimated` from its
+    creation date (open_days against window_days, the standard time of every stage so far)."""
     return {
+        "id": deal.id,
         "deal": deal.name,
         "account": account_name,
+        "account_missing": deal.account_id is None,
         "owner": deal.owner,
         "status": deal.status,
+        "kind": deal.kind,
         "amount": deal.amount,
+        "currency": deal.currency or ctx.playbook.currency,
         "close_date": deal.close_date,
+        "close_date_passed": deal.status == "open" and deal.close_date is not None and deal.close_date < ctx.today(),
         "stage": deal.stage,
         "stage_name": stage_label(ctx, deal.stage),
+        "crm_stage": deal.crm_stage,
+        "estimated": timing.estimated,
+        "open_days": timing.open_days,
+        "window_days": timing.window_days,
+        "opened_at": ctx.local(deal.created_at),
         "days_at_stage": timing.days_at_stage,
         "standard_days": timing.standard_days,
         "indicator": timing.indicator,

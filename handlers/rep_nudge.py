@@ -14,6 +14,7 @@ from handlers.records import AccountView, account_views, deal_data, open_deals_t
 from handlers.reply import Context
 from playbook.config import PROFILE_IDS, localized
 from playbook.method import at_risk_reasons, let_go_silenced
+from playbook.money import home_total, totals
 from playbook.stage_aging import frozen_deals
 from playbook.words import fold
 from store import queries
@@ -69,6 +70,16 @@ def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting
             continue
         frozen.append(frozen_row(ctx, deal, timing, account, tiers.get(deal.account_id)))
     frozen.sort(key=lambda r: (r["tier"] or 9, -(r["indicator"] or 0)))
+    # Open deals whose close date has passed, though their stage time is not over.
+    stuck_ids = {d.id for (d, _), _ in stuck}
+    overdue = []
+    for deal, account, timing in timed:
+        until = getattr(deal, "snoozed_until", None)
+        if deal.id in stuck_ids or (until is not None and until >= today):
+            continue
+        if deal.close_date is not None and deal.close_date < today:
+            overdue.append(deal_data(ctx, deal, timing, account))
+    overdue.sort(key=lambda r: r["close_date"])
     skipped = []
     for deal, account, timing in timed:
         recent = [s for s in timing.skipped_stages if s.get("at") is not None and now - s["at"] <= WEEK]
@@ -104,11 +115,14 @@ def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting
     def unless(category: str, rows):
         return [] if category in muted else rows
 
+    amounts = [] if "frozen" in muted else [(d["amount"], d["currency"]) for d in frozen]
     data = {
         "rep": rep,
         "period": period_of(ctx),
         "frozen": unless("frozen", frozen),
-        "frozen_amount": 0 if "frozen" in muted else sum(d["amount"] or 0 for d in frozen),
+        "frozen_amount": home_total(amounts, ctx.playbook),
+        "frozen_totals": totals(amounts, ctx.playbook),
+        "overdue": unless("frozen", overdue),
         "escalated": 0 if "frozen" in muted else sum(1 for d in frozen if d["treatment"] == "escalate"),
         "snoozed": snoozed,
         "skipped": unless("skipped", skipped),
@@ -119,7 +133,8 @@ def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting
         "actions": unless("actions", other),
         "muted": sorted(muted),
     }
-    if not any(data[k] for k in ("frozen", "skipped", "let_go", "at_risk", "misfits", "win_back", "actions")):
+    if not any(data[k] for k in ("frozen", "overdue", "skipped", "let_go", "at_risk", "misfits", "win_back",
+                                 "actions")):
         return None
     return data
 

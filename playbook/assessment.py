@@ -35,8 +35,12 @@ def assess_account(account: Mapping[str, Any], deals: Sequence[Mapping[str, Any]
 
 
 def time_deal(deal: Mapping[str, Any], visits: Sequence[Any], now: datetime, playbook: Playbook) -> DealTiming:
-    """Stage time of one deal from its stored visits (objects or mappings with stage/entered_at/left_at)."""
-    def get(v, k):
-        return v[k] if isinstance(v, Mapping) else getattr(v, k)
-    plain = [Visit(get(v, "stage"), get(v, "entered_at"), get(v, "left_at")) for v in visits]
-    return deal_timing(deal["stage"], deal["status"], plain, now, playbook, deal.get("kind"))
+    """Stage time of one deal from its stored visits (objects or mappings with stage/entered_at/
+    left_at and, optionally, estimated), against the standard of its kind; the deal's created_at
+    judges it when its stage-entry date is unknown."""
+    def get(v, k, default=None):
+        return v.get(k, default) if isinstance(v, Mapping) else getattr(v, k, default)
+    plain = [Visit(get(v, "stage"), get(v, "entered_at"), get(v, "left_at"), bool(get(v, "estimated", False)))
+             for v in visits]
+    return deal_timing(deal["stage"], deal["status"], plain, now, playbook, deal.get("kind"),
+                       opened_at=deal.get("created_at"))

@@ -41,6 +41,8 @@ def stage_outcomes(owner: str, deal: str, timing: DealTiming, playbook: Playbook
     for visit in timing.history:
         if visit.get("stuck_after_days") is None:
             continue  # not a stage of the pipeline (nurture, a stage the playbook dropped)
+        if visit.get("estimated") and visit["days"] <= visit["stuck_after_days"]:
+            continue  # the stay began before Gare knew of it: its length is unknown
         if visit["left_at"] is None:
             # Still there: over its time now, or no verdict yet.
             outcome = "open_stuck" if visit["days"] > visit["stuck_after_days"] else "pending"

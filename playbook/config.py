@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from playbook.rules import Node
-from playbook.words import PROFILE_NAMES, fold
+from playbook.words import PROFILE_NAMES, fold, name_key
 
 LANGUAGES = ("en", "fr")
 PLATFORMS = ("slack", "teams")  # the chat platforms the weekly messages can go out on
@@ -103,6 +103,7 @@ class Stage:
     stuck_after_days: float
     skipped_under_days: float
     probability_pct: float
+    aliases: tuple[str, ...] = ()  # what the CRM calls this stage ("Proposal/Price Quote", "contractsent")
 
 @dataclass(frozen=True)
 class TierFactor:
@@ -187,6 +188,11 @@ class MicrosoftTeams:
     tenant is refused, even with a valid Bot Framework token."""
     tenants: tuple[str, ...] = ()
 
+@dataclass(frozen=True)
+class ImportRules:
+    """[import]: how CRM files are read when the file itself cannot say."""
+    date_order: str | None = None   # "mdy" or "dmy", for files whose dates are all ambiguous
+
 
 @dataclass(frozen=True)
 class Playbook:
@@ -213,6 +219,8 @@ class Playbook:
     stuck_tolerance_pct: float = 50
     skipped_tolerance_pct: float = 70
     msteams: MicrosoftTeams = field(default_factory=MicrosoftTeams)
+    rates: dict = field(default_factory=dict)  # ISO code -> value of one unit in `currency` ([currency] rates)
+    imports: ImportRules = field(default_factory=ImportRules)
 
     def team_of(self, manager: str | None) -> list[str]:
         """The reps a manager oversees (all their teams), empty for anyone else."""
@@ -239,13 +247,48 @@ class Playbook:
     def profile(self, profile_id: str) -> Profile | None:
         return next((p for p in self.profiles if p.id == profile_id), None)
 
-    def find_stage(self, text: str) -> Stage | None:
-        """A stage by id or by its name in any language, ignoring case and accents."""
-        key = fold(text)
+    @cached_property
+    def _stage_keys(self) -> dict[str, Stage]:
+        keys: dict[str, Stage] = {}
         for s in self.stages:
-            if key == fold(s.id) or any(key == fold(n) for n in s.name.values()):
-                return s
-        return None
+            for word in (s.id, *s.name.values(), *s.aliases):
+                keys.setdefault(name_key(word), s)
+        return keys
+
+    def find_stage(self, text: str) -> Stage | None:
+        """A stage by id, by its name in any language or by one of its aliases, ignoring case,
+        accents and punctuation ('proposal/price quote' finds the stage aliased 'Proposal/Price Quote')."""
+        return self._stage_keys.get(name_key(text))
+
+    def nearest_stage(self, text: str) -> Stage:
+        """The stage whose id, names or aliases look most like `text`: what an unknown CRM stage
+        probably means, for the report's suggestion."""
+        import difflib
+
+        key = name_key(text)
+        scored = [(difflib.SequenceMatcher(None, key, k).ratio(), -self.stage_index(s.id), s)
+                  for k, s in self._stage_keys.items()]
+        return max(scored, key=lambda x: (x[0], x[1]))[2]
+
+    def stuck_window(self, stage_id: str, kind: str | None = None) -> float | None:
+        """Days a deal may have been open and still be on time at `stage_id`: the standard time of
+        every stage before it, plus this stage's own limit before it counts as stuck (the
+        standard times of the deal's kind)."""
+        i = self.stage_index(stage_id)
+        if i < 0:
+            return None
+        return (sum(self.stage_for(s.id, kind).standard_days for s in self.stages[:i])
+                + self.stage_for(self.stages[i].id, kind).stuck_after_days)
+
+    def in_currency(self, amount: float | None, currency: str | None) -> float | None:
+        """An amount in the playbook's currency, or None when no rate says how ([currency] rates)."""
+        if amount is None:
+            return None
+        code = (currency or self.currency).upper()
+        if code == self.currency:
+            return amount
+        rate = self.rates.get(code)
+        return amount * rate if rate is not None else None
 
     def find_profile(self, text: str) -> str | None:
         """A profile id from its id or its name in either language (garder, keep, étendre...)."""

@@ -11,11 +11,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from playbook.config import (
-    ACCOUNT_FIELDS, DERIVED_FIELDS, LANGUAGES, PLATFORMS, PROFILE_IDS, SEVERITIES, TIER_SOURCES, DealKind, LetGo,
-    Localized, Method, MicrosoftTeams, MisfitTrait, Nudges, PeopleRules, Playbook, PlaybookError, Profile, Stage,
-    SuccessBox, Team, TierFactor, Tiers, TierTreatment,
+    ACCOUNT_FIELDS, DERIVED_FIELDS, LANGUAGES, PLATFORMS, PROFILE_IDS, SEVERITIES, TIER_SOURCES, DealKind,
+    ImportRules, LetGo, Localized, Method, MicrosoftTeams, MisfitTrait, Nudges, PeopleRules, Playbook, PlaybookError,
+    Profile, Stage, SuccessBox, Team, TierFactor, Tiers, TierTreatment,
 )
 from playbook.rules import Node, RuleError, check_fields, parse_rule
+from playbook.words import DEAL_STATUS_OF, name_key
 
 
 # --- locating the file -----------------------------------------------------------------
@@ -137,7 +138,7 @@ def _number(r: _Reader, name: str, default: Any = ..., *, low: float | None = No
 def parse(data: dict, path: str = "config.toml") -> Playbook:
     """The playbook from parsed TOML, section by section, or a PlaybookError naming the key."""
     top = _Reader(path, data, "")
-    language, timezone, currency = _basics(top)
+    language, timezone, currency, rates = _basics(top)
     field_types = _fields(top.sub("fields", {}))
     profiles = _profiles(top.sub("profiles"), field_types)
     let_go = _let_go(top, field_types)
@@ -149,18 +150,20 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
     teams, msteams = _teams(top.sub("teams", {}))
     nudges = _nudges(top.sub("nudges", {}))
     people = _people(top.sub("people", {}))
+    imports = _imports(top.sub("import", {}))
     top.done()
     return Playbook(
         source=path, language=language, timezone=timezone, currency=currency, field_types=field_types,
         profiles=profiles, let_go=let_go, traits=traits, success_boxes=boxes, max_empty_boxes=max_empty,
         stages=stages, day_count=day_count, holidays=holidays, tiers=tiers, raw=data, teams=teams,
         nudges=nudges, people=people, msteams=msteams, deal_kinds=deal_kinds, method=method,
-        stuck_tolerance_pct=stuck_pct, skipped_tolerance_pct=skipped_pct,
+        stuck_tolerance_pct=stuck_pct, skipped_tolerance_pct=skipped_pct, rates=rates, imports=imports,
     )
 
 
-def _basics(top: _Reader) -> tuple[str, str, str]:
-    """language, timezone and currency."""
+def _basics(top: _Reader) -> tuple[str, str, str, dict[str, float]]:
+    """language, timezone, and the currency: `currency = "EUR"`, or a [currency] table with the
+    code and the rates that convert other currencies into it for totals."""
     language = top.get("language", str, "en")
     if language not in LANGUAGES:
         raise top.fail("language", f"is {language!r}; use one of: {', '.join(LANGUAGES)}.")
@@ -170,10 +173,41 @@ def _basics(top: _Reader) -> tuple[str, str, str]:
     except (ZoneInfoNotFoundError, ValueError):
         raise top.fail("timezone", f"{timezone!r} is not an IANA time zone. Use a name such as 'Europe/Paris'.") from None
 
-    currency = top.get("currency", str, "EUR")
-    if not (len(currency) == 3 and currency.isalpha() and currency.isupper()):
-        raise top.fail("currency", f"is {currency!r}; use an ISO 4217 code such as EUR or USD.")
-    return language, timezone, currency
+    rates: dict[str, float] = {}
+    if isinstance(top.data.get("currency"), dict):
+        cr = top.sub("currency")
+        currency = cr.get("code", str, "EUR")
+        rates_r = cr.sub("rates", {})
+        for code in list(rates_r.data):
+            if not _iso_currency(code):
+                raise rates_r.fail(code, "is not an ISO 4217 code; write it as USD, GBP...")
+            rate = _number(rates_r, code, low=0)
+            if rate <= 0:
+                raise rates_r.fail(code, f"is {rate:g}; a rate is what one {code} is worth in {currency}, more than 0.")
+            rates[code] = rate
+        rates_r.done()
+        cr.done()
+        key = "currency.code"
+    else:
+        currency = top.get("currency", str, "EUR")
+        key = "currency"
+    if not _iso_currency(currency):
+        raise PlaybookError(top.path, key, f"is {currency!r}; use an ISO 4217 code such as EUR or USD.")
+    return language, timezone, currency, rates
+
+
+def _iso_currency(code: str) -> bool:
+    return len(code) == 3 and code.isalpha() and code.isupper()
+
+
+def _imports(r: _Reader) -> ImportRules:
+    """[import]: how CRM files are read when the file cannot say (all its dates ambiguous)."""
+    order = r.get("date_order", str, None)
+    if order is not None and order not in ("mdy", "dmy"):
+        raise r.fail("date_order", f"is {order!r}; use mdy (month first, as in the US: 5/20/2024) "
+                                   "or dmy (day first: 20/05/2024).")
+    r.done()
+    return ImportRules(date_order=order)
 
 
 def _fields(r: _Reader) -> dict[str, str]:
@@ -312,14 +346,35 @@ def _pipeline(r: _Reader) -> tuple[tuple[Stage, ...], str, frozenset, float, flo
             raise sr.fail("stuck_after_days", f"is {stuck:g}; it must be more than standard_days ({std:g}).")
         if skipped >= std:
             raise sr.fail("skipped_under_days", f"is {skipped:g}; it must be less than standard_days ({std:g}).")
+        aliases = sr.get("aliases", list, [])
+        if not all(isinstance(a, str) and name_key(a) for a in aliases):
+            raise sr.fail("aliases", 'must be a list of the names your CRM gives this stage, e.g. ["Proposal/Quote"].')
         stages.append(Stage(
             id=sid, name=sr.localized("name"), standard_days=std, stuck_after_days=stuck,
             skipped_under_days=skipped, probability_pct=_number(sr, "probability_pct", 0, low=0, high=100),
+            aliases=tuple(aliases),
         ))
         sr.done()
     _unique(r.path, "pipeline.stages", [s.id for s in stages])
+    _stage_words(r.path, stages)
     r.done()
     return tuple(stages), day_count, frozenset(holidays), stuck_pct, skipped_pct
+
+
+def _stage_words(path: str, stages: list[Stage]) -> None:
+    """Every id, name and alias names one stage only, and none is a deal outcome (won, lost...):
+    an outcome sets the status, it is not a stage."""
+    owner: dict[str, str] = {}
+    for stage in stages:
+        for word in (stage.id, *stage.name.values(), *stage.aliases):
+            key = name_key(word)
+            if key in DEAL_STATUS_OF and DEAL_STATUS_OF[key] in ("won", "lost") and word in stage.aliases:
+                raise PlaybookError(path, f"pipeline.stages.{stage.id}.aliases",
+                                    f"{word!r} is a deal outcome, not a stage: closed won and lost set a deal's "
+                                    "status by themselves. Remove it.")
+            if owner.setdefault(key, stage.id) != stage.id:
+                raise PlaybookError(path, f"pipeline.stages.{stage.id}.aliases",
+                                    f"{word!r} already names the stage {owner[key]!r}. Keep it on one stage only.")
 
 
 def _tiers(r: _Reader, field_types: dict[str, str]) -> Tiers:

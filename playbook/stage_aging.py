@@ -1,6 +1,11 @@
 """Frozen-deal indicators: pipeline health judged on time, not amounts. For each deal,
 (actual time at stage - standard time at stage): too long means stuck, too short means a
-step was skipped ("cutting across the field")."""
+step was skipped ("cutting across the field").
+
+When the CRM never said when a deal entered its stage (the stay began before Gare knew of it),
+the time at stage is only known from below. The deal is then judged on the time since it was
+created: open longer than the standard time of every stage up to its current one (with that
+stage's tolerance), it is certainly frozen somewhere, and is flagged so, marked "estimated"."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,6 +23,7 @@ class Visit:
     stage: str
     entered_at: datetime
     left_at: datetime | None = None
+    estimated: bool = False  # entered_at is when Gare learnt of the stay; it began before
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,9 @@ class DealTiming:
     entered_at: datetime | None
     skipped_stages: list[dict[str, Any]] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
+    estimated: bool = False           # no stage-entry date: days_at_stage is a lower bound
+    open_days: float | None = None    # estimated only: days since the deal was created
+    window_days: float | None = None  # estimated only: what open_days is judged against
 
 
 def elapsed_days(start: datetime, end: datetime, playbook: Playbook) -> float:
@@ -51,9 +60,10 @@ def elapsed_days(start: datetime, end: datetime, playbook: Playbook) -> float:
 
 
 def deal_timing(stage: str, status: str, visits: Iterable[Visit], now: datetime, playbook: Playbook,
-                kind: str | None = None) -> DealTiming:
+                kind: str | None = None, opened_at: datetime | None = None) -> DealTiming:
     """Time at the current stage against the standard for this kind of deal, and the stages cut
-    short or jumped over in its history."""
+    short or jumped over in its history. `opened_at`: when the deal was created, which judges it
+    when its stage-entry date is unknown."""
     visits = sorted(visits, key=lambda v: v.entered_at)
     current = next((v for v in reversed(visits) if v.stage == stage), None)
     entered = current.entered_at if current else None
@@ -70,9 +80,11 @@ def deal_timing(stage: str, status: str, visits: Iterable[Visit], now: datetime,
         history.append({"stage": visit.stage, "entered_at": visit.entered_at, "left_at": visit.left_at,
                         "days": spent, "standard_days": spec.standard_days if spec else None,
                         "stuck_after_days": spec.stuck_after_days if spec else None,
-                        "skipped_under_days": spec.skipped_under_days if spec else None})
-        # A stage left well before its standard time was cut short.
-        if visit.left_at is not None and spec and spent < spec.skipped_under_days:
+                        "skipped_under_days": spec.skipped_under_days if spec else None,
+                        "estimated": visit.estimated})
+        # A stage left well before its standard time was cut short (unless the stay began
+        # before Gare knew of it: then its length is unknown).
+        if visit.left_at is not None and spec and spent < spec.skipped_under_days and not visit.estimated:
             skipped.append({"stage": visit.stage, "days": spent, "standard_days": spec.standard_days,
                             "how": "too_short", "at": visit.left_at})
         # A forward move over stages that were never entered jumps them altogether.
@@ -83,14 +95,26 @@ def deal_timing(stage: str, status: str, visits: Iterable[Visit], now: datetime,
                     skipped.append({"stage": jumped.id, "days": 0.0, "standard_days": jumped.standard_days,
                                     "how": "jumped", "at": visits[i + 1].entered_at})
 
-    if status == "open" and standard and days_at > standard.stuck_after_days:
+    estimated = bool(current and current.estimated and status == "open")
+    open_days = window = None
+    stuck = status == "open" and standard is not None and days_at > standard.stuck_after_days
+    if estimated:
+        window = playbook.stuck_window(stage, kind)
+        open_days = round(elapsed_days(opened_at, now, playbook), 1) if opened_at else None
+        if not stuck and window is not None and open_days is not None and open_days > window:
+            stuck = True
+            indicator = round(open_days - window, 1)  # overdue on the whole pipeline so far
+        elif not stuck:
+            indicator = None  # unknown: the stay may have begun long before
+    if stuck:
         state = "stuck"
     elif skipped:
         state = "skipped"
     else:
         state = "on_track"
     return DealTiming(stage=stage, days_at_stage=days_at, standard_days=standard.standard_days if standard else None,
-                      indicator=indicator, state=state, status=status, entered_at=entered, skipped_stages=skipped, history=history)
+                      indicator=indicator, state=state, status=status, entered_at=entered, skipped_stages=skipped,
+                      history=history, estimated=estimated, open_days=open_days, window_days=window)
 
 
 T = TypeVar("T")

@@ -109,6 +109,45 @@ CATEGORY_WORDS = {
 TRUE_WORDS = frozenset({"yes", "y", "true", "1", "oui", "o", "vrai"})
 FALSE_WORDS = frozenset({"no", "n", "false", "0", "non", "faux"})
 
+# A deal's status as CRMs and people write it (name_key form: case, accents and punctuation
+# folded). "won" and "lost" also name the closing stages of Salesforce ("Closed Won"), HubSpot
+# ("closedwon") and Dynamics (status "Won"); Dynamics' "Close" is a stage, not an outcome.
+DEAL_STATUS_WORDS: dict[str, tuple[str, ...]] = {
+    "open": ("open", "opened", "in progress", "active", "ouvert", "ouverte", "en cours", "actif"),
+    "won": ("won", "closed won", "closedwon", "close won", "deal won", "gagne", "gagnee", "ferme gagne",
+            "fermee gagnee", "conclu gagne", "signe", "signed"),
+    "lost": ("lost", "closed lost", "closedlost", "close lost", "deal lost", "perdu", "perdue", "ferme perdu",
+             "fermee perdue", "conclu perdu", "canceled", "cancelled", "annule", "annulee", "out sold", "outsold", "abandonne",
+             "abandoned"),
+    "nurture": ("nurture", "nurturing", "on hold", "en attente", "en pause"),
+}
+DEAL_STATUS_OF = {word: status for status, words in DEAL_STATUS_WORDS.items() for word in (status, *words)}
+
+# A person's role as CRMs and HR files write it (name_key form).
+ROLE_WORDS: dict[str, tuple[str, ...]] = {
+    "rep": ("rep", "sales rep", "sales representative", "account executive", "ae", "account manager",
+            "sdr", "bdr", "commercial", "commerciale", "vendeur", "vendeuse", "ingenieur commercial"),
+    "manager": ("manager", "sales manager", "team lead", "team leader", "head of sales", "sales director",
+                "directeur commercial", "directrice commerciale", "responsable commercial", "chef des ventes"),
+    "admin": ("admin", "administrator", "system administrator", "sales ops", "sales operations", "revops",
+              "revenue operations", "crm admin", "administrateur", "administratrice"),
+}
+ROLE_OF = {word: role for role, words in ROLE_WORDS.items() for word in (role, *words)}
+
+# A deal's kind (new business, renewal, expansion) as the vendors' Type / Deal Type columns say
+# it: Salesforce "New Customer", "Existing Customer - Upgrade"; HubSpot "New Business",
+# "Existing Business" (internal values newbusiness, existingbusiness).
+DEAL_KINDS = ("new_business", "renewal", "expansion")
+DEAL_KIND_WORDS: dict[str, tuple[str, ...]] = {
+    "new_business": ("new business", "newbusiness", "new customer", "new logo", "new", "nouveau client",
+                     "nouvelle affaire", "new customer new business"),
+    "renewal": ("renewal", "renewals", "existing customer renewal", "existing customer replacement", "replacement",
+                "renouvellement", "existing business renewal", "existing customer downgrade", "downgrade"),
+    "expansion": ("expansion", "existing business", "existingbusiness", "existing customer upgrade", "upgrade",
+                  "upsell", "up sell", "cross sell", "add on", "existing customer", "extension", "montee en gamme"),
+}
+DEAL_KIND_OF = {word: kind for kind, words in DEAL_KIND_WORDS.items() for word in (kind.replace("_", " "), *words)}
+
 
 def _flat(table: dict[str, dict[str, tuple[str, ...]]]) -> dict[str, str]:
     out: dict[str, str] = {}

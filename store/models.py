@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint, event, false
 from sqlmodel import Field, SQLModel
+
+from playbook.words import fold
 
 
 def utcnow() -> datetime:
@@ -15,7 +17,15 @@ def utcnow() -> datetime:
 
 ACCOUNT_STATUSES = ("customer", "prospect", "former")
 DEAL_STATUSES = ("open", "won", "lost", "nurture")
+DEAL_KINDS = ("new_business", "renewal", "expansion")
 SECTORS = ("commercial", "public")
+# Who set an account's status: its CRM file, a chat edit, or Gare from its deals (won -> customer).
+STATUS_SOURCES = ("file", "chat", "derived")
+
+
+def _name_key(context) -> str:
+    """A row's name folded (case, accents), for Core inserts that do not give it."""
+    return fold(context.get_current_parameters().get("name"))
 
 
 class Account(SQLModel, table=True):
@@ -23,8 +33,13 @@ class Account(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=200)
+    # The name folded (case, accents): imports and chat look names up by it, with an index.
+    name_key: Optional[str] = Field(default=None, index=True, max_length=200,
+                                    sa_column_kwargs={"default": _name_key})
+    crm_id: Optional[str] = Field(default=None, index=True, unique=True, max_length=64)  # the CRM's record id
     owner: Optional[str] = Field(default=None, index=True, max_length=120)
     status: str = Field(default="prospect", max_length=20)
+    status_source: Optional[str] = Field(default=None, max_length=10)  # STATUS_SOURCES; None: never set
     industry: Optional[str] = Field(default=None, max_length=120)
     region: Optional[str] = Field(default=None, max_length=120)
     sector: Optional[str] = Field(default=None, max_length=20)
@@ -49,15 +64,25 @@ class Deal(SQLModel, table=True):
     __tablename__ = "deal"
 
     id: Optional[int] = Field(default=None, primary_key=True)
-    name: str = Field(index=True, unique=True, max_length=200)
-    account_id: int = Field(foreign_key="account.id", index=True)
+    # Not unique: CRMs repeat deal names ("Renewal 2026"); ids, accounts and creation dates
+    # tell such deals apart, and chat asks "which one?".
+    name: str = Field(index=True, max_length=200)
+    name_key: Optional[str] = Field(default=None, index=True, max_length=200,
+                                    sa_column_kwargs={"default": _name_key})
+    crm_id: Optional[str] = Field(default=None, index=True, unique=True, max_length=64)
+    # None: the CRM associates the deal with no company (a HubSpot deal with a contact only).
+    account_id: Optional[int] = Field(default=None, foreign_key="account.id", index=True)
     owner: Optional[str] = Field(default=None, index=True, max_length=120)
     stage: str = Field(max_length=60)
+    # The CRM's own stage when the playbook has none like it (a closed deal at a custom stage).
+    crm_stage: Optional[str] = Field(default=None, max_length=120)
+    kind: Optional[str] = Field(default=None, max_length=20)  # DEAL_KINDS
     amount: Optional[float] = None
+    currency: Optional[str] = Field(default=None, max_length=3)  # ISO 4217; None: the playbook's
     close_date: Optional[date] = None
     status: str = Field(default="open", max_length=20, index=True)
     nurture_reason: Optional[str] = Field(default=None, max_length=500)
-    created_at: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)  # in the CRM when the file says so
     updated_at: datetime = Field(default_factory=utcnow)
     # A rep may silence nudges about a deal for a known reason, until a date (nudges skip it).
     snoozed_until: Optional[date] = None
@@ -74,6 +99,8 @@ class StageVisit(SQLModel, table=True):
     stage: str = Field(max_length=60)
     entered_at: datetime
     left_at: Optional[datetime] = None
+    # The CRM gave no entry date: entered_at is when Gare learnt of the stay, which began before.
+    estimated: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class ChecklistAnswer(SQLModel, table=True):
@@ -311,3 +338,11 @@ class TeamsConversation(SQLModel, table=True):
     active: bool = True                              # False once the bot was removed from it
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+@event.listens_for(Account, "before_insert")
+@event.listens_for(Account, "before_update")
+@event.listens_for(Deal, "before_insert")
+@event.listens_for(Deal, "before_update")
+def _keep_name_key(_mapper, _connection, target) -> None:
+    target.name_key = fold(target.name)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
@@ -28,8 +29,8 @@ def account_record(a: Account) -> dict[str, Any]:
 def deal_record(d: Deal, account_name: str | None = None) -> dict[str, Any]:
     return {
         "id": d.id, "name": d.name, "account_id": d.account_id, "account": account_name, "owner": d.owner,
-        "stage": d.stage, "amount": d.amount, "close_date": d.close_date, "status": d.status,
-        "nurture_reason": d.nurture_reason, "kind": getattr(d, "kind", None),
+        "stage": d.stage, "amount": d.amount, "currency": d.currency, "close_date": d.close_date,
+        "status": d.status, "nurture_reason": d.nurture_reason, "created_at": d.created_at, "kind": d.kind,
     }
 
 
@@ -67,15 +68,49 @@ def all_account_names(session: Session) -> list[str]:
     return list(session.exec(select(Account.name)))
 
 
-def find_account(session: Session, name: str) -> Account | None:
-    """By exact name, else ignoring case and accents, else the only name starting with it."""
-    exact = session.exec(select(Account).where(func.lower(Account.name) == name.strip().lower())).first()
+RECORD_REF = re.compile(r"#(\d{1,18})")
+MAX_CANDIDATES = 10
+
+
+def record_id(text: str | None) -> int | None:
+    """`#123` names a record by its id (how "which one?" answers are picked); else None."""
+    m = RECORD_REF.fullmatch((text or "").strip())
+    return int(m.group(1)) if m else None
+
+
+def _find(session: Session, model, name: str) -> list:
+    """The records a typed name designates: `#12` is the one with that id; else those with exactly
+    that name, else the same ignoring case and accents, else the one name starting with it.
+    Several records may share a name (deals do): the caller asks which one."""
+    wanted = record_id(name)
+    if wanted is not None:
+        found = session.get(model, wanted)
+        return [found] if found is not None else []
+    text = name.strip()
+    exact = list(session.exec(select(model).where(model.name == text).order_by(model.id).limit(MAX_CANDIDATES + 1)))
     if exact:
         return exact
-    names = all_account_names(session)
-    key = fold(name)
-    match = next((n for n in names if fold(n) == key), None) or unique_prefix(name, names)
-    return session.exec(select(Account).where(Account.name == match)).first() if match else None
+    key = fold(text)
+    same = list(session.exec(select(model).where(model.name_key == key).order_by(model.id).limit(MAX_CANDIDATES + 1)))
+    if same or len(key) < 3:
+        return same
+    pattern = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    starting = session.exec(select(model.name_key).where(model.name_key.like(pattern, escape="\\")).distinct()
+                            .limit(2)).all()
+    if len(starting) != 1:
+        return []
+    return list(session.exec(select(model).where(model.name_key == starting[0]).order_by(model.id)
+                             .limit(MAX_CANDIDATES + 1)))
+
+
+def find_accounts(session: Session, name: str) -> list[Account]:
+    return _find(session, Account, name)
+
+
+def find_account(session: Session, name: str) -> Account | None:
+    """The one account a name designates; None when none or several."""
+    found = find_accounts(session, name)
+    return found[0] if len(found) == 1 else None
 
 
 def _likeness(key: str, candidate: str) -> float:
@@ -150,15 +185,14 @@ def all_deal_names(session: Session) -> list[str]:
     return list(session.exec(select(Deal.name)))
 
 
+def find_deals(session: Session, name: str) -> list[Deal]:
+    return _find(session, Deal, name)
+
+
 def find_deal(session: Session, name: str) -> Deal | None:
-    """By exact name, else ignoring case and accents, else the only name starting with it."""
-    exact = session.exec(select(Deal).where(func.lower(Deal.name) == name.strip().lower())).first()
-    if exact:
-        return exact
-    names = all_deal_names(session)
-    key = fold(name)
-    match = next((n for n in names if fold(n) == key), None) or unique_prefix(name, names)
-    return session.exec(select(Deal).where(Deal.name == match)).first() if match else None
+    """The one deal a name designates; None when none or several."""
+    found = find_deals(session, name)
+    return found[0] if len(found) == 1 else None
 
 
 def list_deals(session: Session, *, owner: str | None = None, owners: Sequence[str] | None = None,
@@ -181,8 +215,8 @@ def visits_by_deal(session: Session, deal_ids: Sequence[int]) -> dict[int, list[
     return out
 
 
-def account_names(session: Session, account_ids: Iterable[int]) -> dict[int, str]:
-    ids = list(set(account_ids))
+def account_names(session: Session, account_ids: Iterable[int | None]) -> dict[int, str]:
+    ids = [i for i in set(account_ids) if i is not None]
     out: dict[int, str] = {}
     for chunk in _chunks(ids):
         for a_id, name in session.exec(select(Account.id, Account.name).where(Account.id.in_(chunk))):

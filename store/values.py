@@ -1,6 +1,6 @@
 """Reading values as people write them, in chat or in a CRM export: "1 234,56", "$1,200",
-"12 %", "oui", "2026-03-01", "2026-03-01T10:00Z". One reader for the CSV import and the chat
-commands. A value that cannot be read raises ValueProblem with a code and what was expected
+"12 %", "oui", "2026-03-01", "2026-03-01T10:00Z", "5/20/2024 7:42 PM", "20/05/2024". One reader
+for the CSV import and the chat commands. A value that cannot be read raises ValueProblem with a code and what was expected
 (a kind the templates put in words: number, integer, yes_no, date; or the allowed values)."""
 from __future__ import annotations
 
@@ -77,10 +77,52 @@ def parse_bool(raw: str) -> bool:
 
 
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?", re.I)
+_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?", re.I)
+# 5/20/2024, 20/05/2024, 20.05.2024, 5/20/2024 7:42 PM, 20/05/2024 19:42:10 (US or European exports).
+_NUMERIC_RE = re.compile(r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})"
+                         r"(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([AaPp]\.?[Mm]\.?)?)?")
+DATE_ORDERS = ("mdy", "dmy")
 
 
-def _parse_when(raw: str) -> date | datetime:
+def date_order_of(raw: str) -> str | None:
+    """Which order a written date proves: "mdy" (5/20/2024), "dmy" (20/05/2024, or dotted
+    20.05.2024, the European way), "ambiguous" (03/04/2024), "any" (05/05/2024: the same day
+    either way); None when it is no day-month-year date (ISO, empty, or not a date)."""
+    m = _NUMERIC_RE.fullmatch(raw.strip())
+    if not m:
+        return None
+    a, sep, b = int(m.group(1)), m.group(2), int(m.group(3))
+    if sep == "." or a > 12:
+        return "dmy"
+    if b > 12:
+        return "mdy"
+    return "any" if a == b else "ambiguous"
+
+
+def _parse_numeric(m: re.Match, order: str | None) -> date | datetime:
+    a, b, year = int(m.group(1)), int(m.group(3)), int(m.group(4))
+    proven = date_order_of(m.group(0))
+    if proven in ("mdy", "dmy") and order is not None and proven != order and m.group(2) != ".":
+        raise ValueProblem("bad_date", f"date_{order}")
+    order = "dmy" if m.group(2) == "." else (order or (proven if proven in DATE_ORDERS else None))
+    if order is None:
+        if proven != "any":
+            raise ValueProblem("ambiguous_date", "date")  # 03/04/2024 alone says neither March nor April
+        order = "mdy"
+    month, day = (a, b) if order == "mdy" else (b, a)
+    day_value = date(year, month, day)
+    if m.group(5) is None:
+        return day_value
+    hour, minute, second = int(m.group(5)), int(m.group(6)), int(m.group(7) or 0)
+    meridiem = (m.group(8) or "").replace(".", "").lower()
+    if meridiem:
+        if not 1 <= hour <= 12:
+            raise ValueError("hour")
+        hour = hour % 12 + (12 if meridiem == "pm" else 0)
+    return datetime.combine(day_value, time(hour, minute, second))
+
+
+def _parse_when(raw: str, order: str | None = None) -> date | datetime:
     s = raw.strip()
     try:
         if _DATE_RE.fullmatch(s):
@@ -88,22 +130,30 @@ def _parse_when(raw: str) -> date | datetime:
         if _DATETIME_RE.fullmatch(s):
             s = re.sub(r"\s*[zZ]$", "+00:00", s.replace("t", "T"))
             s = re.sub(r"\s+(?=[+-]\d{2})", "", s)
+            s = re.sub(r"(\.\d{6})\d+", r"\1", s)  # nanoseconds: Python keeps microseconds
+            s = re.sub(r"([+-]\d{2})(\d{2})$", r"\1:\2", s)  # Salesforce writes +0000
             return datetime.fromisoformat(s)
+        m = _NUMERIC_RE.fullmatch(s)
+        if m:
+            return _parse_numeric(m, order)
+    except ValueProblem:
+        raise
     except ValueError:
         pass
-    raise ValueProblem("bad_date", "date")
+    raise ValueProblem("bad_date", f"date_{order}" if order else "date")
 
 
-def parse_date(raw: str, tz) -> date:
-    value = _parse_when(raw)
+def parse_date(raw: str, tz, order: str | None = None) -> date:
+    """`order` ("mdy" or "dmy") reads 03/04/2024; without it, only unambiguous dates are read."""
+    value = _parse_when(raw, order)
     if isinstance(value, datetime):
         return value.astimezone(tz).date() if value.tzinfo else value.date()
     return value
 
 
-def parse_datetime(raw: str, tz) -> datetime:
+def parse_datetime(raw: str, tz, order: str | None = None) -> datetime:
     """An aware UTC datetime; a date is midnight and a naive time is local, in the playbook's zone."""
-    value = _parse_when(raw)
+    value = _parse_when(raw, order)
     if not isinstance(value, datetime):
         value = datetime.combine(value, time())
     if value.tzinfo is None:

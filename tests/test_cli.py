@@ -102,7 +102,7 @@ def test_import_bad_csv_changes_nothing_and_lists_every_bad_row(tmp_path, db_url
     bad.write_text("Account Name,Type,Annual Revenue,Employees\n"
                    "Alpha SAS,Customer - Direct,\"2,000,000\",41\n"
                    ",Prospect,10,5\n"
-                   "Beta,Partner,lots,12\n", encoding="utf-8")
+                   "Beta,Alien,lots,12\n", encoding="utf-8")
     result = gare("--lang", "en", "import", "accounts", str(bad), db_url=db_url)
     assert result.returncode == 1
     out = result.stderr
@@ -123,6 +123,28 @@ def test_import_dry_run_then_real_then_again_is_unchanged(tmp_path, db_url):
     out = tmp_path / "out.csv"
     assert gare("export", "accounts", str(out), db_url=db_url).returncode == 0
     assert "Boulangerie Dupré,,customer" in out.read_text(encoding="utf-8")
+
+
+def test_import_people_then_hubspot_deals_with_created_accounts(tmp_path, db_url):
+    fixtures = ROOT / "tests" / "fixtures" / "hubspot"
+    people = gare("--lang", "en", "import", "people", str(fixtures / "owners.csv"), db_url=db_url)
+    assert people.returncode == 0 and "3 created" in people.stdout
+    refused = gare("--lang", "en", "import", "accounts", str(fixtures / "companies.csv"), "--create-accounts",
+                   db_url=db_url)
+    assert refused.returncode == 1 and "--create-accounts applies to deals files only" in refused.stderr
+    assert gare("import", "accounts", str(fixtures / "companies.csv"), db_url=db_url).returncode == 0
+    deals = gare("--lang", "en", "import", "deals", str(fixtures / "deals.csv"), db_url=db_url)
+    assert deals.returncode == 1 and "run again with --create-accounts" in deals.stderr
+    deals = gare("--lang", "en", "import", "deals", str(fixtures / "deals.csv"), "--create-accounts", db_url=db_url)
+    assert deals.returncode == 0, deals.stderr
+    assert "6 created" in deals.stdout and "“HubSpot company 987654321”" in deals.stdout
+    ambiguous = tmp_path / "dates.csv"
+    ambiguous.write_text("name,stage,close_date\nA,proposal,03/04/2026\n", encoding="utf-8")
+    asked = gare("--lang", "en", "import", "deals", str(ambiguous), db_url=db_url)
+    assert asked.returncode == 1 and "--date-order mdy" in asked.stderr
+    assert gare("import", "deals", str(ambiguous), "--date-order", "dmy", db_url=db_url).returncode == 0
+    missing = gare("--lang", "en", "import", "deals", str(tmp_path / "nope.csv"), db_url=db_url)
+    assert missing.returncode == 1 and "File not found" in missing.stderr
 
 
 def test_digest_dry_run_shows_every_nudge_and_digest_and_posts_nothing(demo_db):

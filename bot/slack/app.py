@@ -128,7 +128,7 @@ class SlackShell(CommandListeners, ChecklistListeners, ModalListeners, HomeListe
         bolt.action("gare_stage")(listener(self.on_stage_select))
         bolt.action("gare_tick")(listener(self.on_tick))
         bolt.action("gare_trait")(listener(self.on_trait))
-        bolt.action("gare_run")(listener(self.on_run))
+        bolt.action(re.compile(r"^gare_run(_\d+)?$"))(listener(self.on_run))  # _N: one per "which one?" candidate
         bolt.action(re.compile(r"^gare_action_done_\d+$"))(listener(self.on_action_done))
         bolt.view("gare_account_edit")(listener(self.on_account_edit_submit))
         bolt.view("gare_nurture_modal")(listener(self.on_nurture_submit))

@@ -8,8 +8,8 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlmodel import func, select
 
-from store.csv_io import (export_accounts, export_deals, import_accounts, import_deals, import_stage_history,
-                          parse_number)
+from store.imports import export_accounts, export_deals, import_accounts, import_deals, import_stage_history
+from store.values import parse_number
 from store.database import session_scope
 from store.models import Account, AuditRecord, Deal, StageVisit
 
@@ -59,7 +59,11 @@ def count(engine, model) -> int:
 
 
 def errors(report) -> set[tuple[int, str | None, str]]:
-    return {(e.line, e.column, e.code) for e in report.errors}
+    return {(line, p.column, p.code) for p in report.problems for line in p.lines}
+
+
+def problem(report, code: str, column: str | None = None):
+    return next(p for p in report.problems if p.code == code and (column is None or p.column == column))
 
 
 ACCOUNTS_CSV = """name,owner,status,industry,region,sector,annual_revenue,employees,margin_pct,exec_sponsor,last_contact,lifetime_value
@@ -73,7 +77,7 @@ def test_accounts_create_then_update_then_unchanged(engine, playbook, tmp_path):
     path = write(tmp_path, "accounts.csv", ACCOUNTS_CSV)
     report = imp(engine, import_accounts, path, playbook)
     assert (report.created, report.updated, report.unchanged, report.written) == (3, 0, 0, True)
-    assert report.errors == []
+    assert report.problems == []
     stored = accounts(engine)
     sg = stored["Société Générale"]
     assert (sg.owner, sg.status, sg.sector, sg.annual_revenue, sg.employees, sg.margin_pct, sg.exec_sponsor,
@@ -124,7 +128,7 @@ Initech,,Fox Mulder,Prospect,Banking,"$3,000,000.00",45,Germany,Inactive
                                          ("salesforce_api", SALESFORCE_API), ("dynamics", DYNAMICS)])
 def test_vendor_account_exports(engine, playbook, tmp_path, vendor, text):
     report = imp(engine, import_accounts, write(tmp_path, f"{vendor}.csv", text), playbook)
-    assert report.errors == [] and report.created == 2
+    assert report.problems == [] and report.created == 2
     mapped = set(report.columns_mapped.values())
     assert {"name", "status", "industry", "annual_revenue", "employees", "region"} <= mapped
     stored = accounts(engine)
@@ -134,15 +138,22 @@ def test_vendor_account_exports(engine, playbook, tmp_path, vendor, text):
     assert initech.annual_revenue == 3e6 and initech.region == "Germany"
     if vendor != "salesforce_api":
         assert globex.owner == "Dana Scully"
+    else:
+        # An owner id no person of the directory carries is kept as written, and reported.
+        assert globex.owner == "0055g00000ABC"
+        unknown = next(n for n in report.notes if n.code == "unknown_owner")
+        assert unknown.count == 2 and unknown.values == ["0055g00000ABC", "0055g00000DEF"]
     if vendor in ("hubspot", "salesforce", "salesforce_api"):
         assert globex.last_contact == date(2025, 4, 1)
     if vendor == "hubspot":
-        # Lifecycle Stage beats Type; other columns are kept as custom attributes.
-        assert "Type" in report.ignored_columns
-        assert globex.custom["record_id"] == "101" and "create_date" in report.custom_columns
+        # Lifecycle Stage beats Type; the Record ID is the CRM id; columns the playbook does not
+        # use are listed once as ignored, not stored.
+        assert "Type" in report.ignored_columns and "Create Date" in report.ignored_columns
+        assert globex.crm_id == "101" and globex.custom == {}
     if vendor == "dynamics":
         # The account's Active/Inactive "Status" does not compete with its relationship type.
-        assert "Status" in report.ignored_columns and globex.custom["main_phone"] == "+33 1 00 00 00 00"
+        assert "Status" in report.ignored_columns and "Main Phone" in report.ignored_columns
+        assert globex.custom == {}
 
 
 def test_french_headers_semicolon_and_bom(engine, playbook, tmp_path):
@@ -154,7 +165,7 @@ def test_french_headers_semicolon_and_bom(engine, playbook, tmp_path):
     path = tmp_path / "comptes.csv"
     path.write_bytes(text.encode("utf-8"))
     report = imp(engine, import_accounts, path, playbook)
-    assert report.errors == [] and report.created == 2 and report.delimiter == ";"
+    assert report.problems == [] and report.created == 2 and report.delimiter == ";"
     assert report.columns_mapped["Nom"] == "name" and report.columns_mapped["Secteur d'activité"] == "industry"
     cafe = accounts(engine)["Café Lumière"]
     assert (cafe.owner, cafe.status, cafe.industry, cafe.region, cafe.sector, cafe.annual_revenue, cafe.employees,
@@ -167,7 +178,7 @@ def test_french_headers_semicolon_and_bom(engine, playbook, tmp_path):
 def test_windows_1252_file_and_excel_sep_line(engine, playbook, tmp_path):
     path = write(tmp_path, "excel.csv", "sep=;\r\nnom;région\r\nCrédit Agricole;Auvergne-Rhône-Alpes\r\n", "cp1252")
     report = imp(engine, import_accounts, path, playbook)
-    assert report.errors == [] and report.encoding == "cp1252"
+    assert report.problems == [] and report.encoding == "cp1252"
     assert accounts(engine)["Crédit Agricole"].region == "Auvergne-Rhône-Alpes"
 
 
@@ -186,13 +197,13 @@ def test_bad_file_changes_nothing_and_lists_every_bad_row(engine, playbook, tmp_
         (3, "Type", "bad_choice"), (3, "Annual Revenue", "bad_number"),
         (5, "Account Name", "missing_value"),
         (6, "Sector", "bad_choice"), (6, "Employees", "bad_number"), (6, "Executive Sponsor", "bad_bool"),
-        (6, "Last Contact", "bad_date"),
+        (6, "Last Contact", "ambiguous_dates"),  # 01/02/2025: January or February? --date-order says
         (7, "Account Name", "duplicate_row"), (7, "NPS", "bad_number"),
     }
-    by_key = {(e.line, e.column): e for e in report.errors}
-    assert by_key[(3, "Type")].value == "client VIP" and by_key[(3, "Type")].expected == "customer | prospect | former"
-    assert by_key[(6, "Last Contact")].expected == "date"
-    assert by_key[(7, "Account Name")].expected == "2"  # the first line with that name
+    bad_type = problem(report, "bad_choice", "Type")
+    assert bad_type.values == ["client VIP"] and bad_type.expected == "customer | prospect | former"
+    assert problem(report, "ambiguous_dates", "Last Contact").values == ["01/02/2025"]
+    assert problem(report, "duplicate_row", "Account Name").expected == "2"  # the first line with that name
     assert set(accounts(engine)) == {"Acme"} and accounts(engine)["Acme"].owner == "Bob"
     assert len(audits(engine)) == 1
 
@@ -206,7 +217,7 @@ def test_file_level_errors(engine, playbook, tmp_path):
     xlsx = imp(engine, import_accounts, tmp_path / "c.xlsx", playbook)
     assert errors(xlsx) == {(1, None, "unreadable_file")}
     deal_cols = imp(engine, import_deals, write(tmp_path, "d.csv", "Deal Name,Amount\nX,1\n"), playbook)
-    assert errors(deal_cols) == {(1, "account", "missing_column"), (1, "stage", "missing_column")}
+    assert errors(deal_cols) == {(1, "stage", "missing_column")}  # a deal may have no account
     assert count(engine, Account) == 0 and count(engine, Deal) == 0
 
 
@@ -223,12 +234,14 @@ def test_dry_run_reports_but_writes_nothing(engine, playbook, tmp_path):
 
 
 def test_custom_columns_kept_and_typed(engine, playbook, tmp_path):
-    # config.toml declares nps (number) and churn_reason (text); "Segment" is not declared.
+    # config.toml declares nps (number) and churn_reason (text); "Segment" is not declared: the
+    # playbook does not use it, so it is listed as ignored, not stored.
     text = "name,NPS,Churn reason,Segment\nAcme,\"-12,5\",bad_payer,Mid-market\nBeta,,,\n"
     report = imp(engine, import_accounts, write(tmp_path, "c.csv", text), playbook, )
-    assert report.errors == [] and report.custom_columns == ["nps", "churn_reason", "segment"]
+    assert report.problems == [] and report.custom_columns == ["nps", "churn_reason"]
+    assert report.ignored_columns == ["Segment"]
     stored = accounts(engine)
-    assert stored["Acme"].custom == {"nps": -12.5, "churn_reason": "bad_payer", "segment": "Mid-market"}
+    assert stored["Acme"].custom == {"nps": -12.5, "churn_reason": "bad_payer"}
     assert stored["Beta"].custom == {}  # empty cells are omitted
 
     from playbook.facts import account_facts
@@ -239,9 +252,9 @@ def test_custom_columns_kept_and_typed(engine, playbook, tmp_path):
     bad = imp(engine, import_accounts, write(tmp_path, "d.csv", "name,NPS\nAcme,great\n"), playbook)
     assert errors(bad) == {(2, "NPS", "bad_number")}
     assert accounts(engine)["Acme"].custom["nps"] == -12.5
-    partial = imp(engine, import_accounts, write(tmp_path, "e.csv", "name,Segment\nAcme,Enterprise\n"), playbook)
+    partial = imp(engine, import_accounts, write(tmp_path, "e.csv", "name,NPS\nAcme,30\n"), playbook)
     assert partial.updated == 1
-    assert accounts(engine)["Acme"].custom == {"nps": -12.5, "churn_reason": "bad_payer", "segment": "Enterprise"}
+    assert accounts(engine)["Acme"].custom == {"nps": 30, "churn_reason": "bad_payer"}
 
 
 def seed_accounts(engine, playbook, tmp_path):
@@ -258,8 +271,9 @@ def test_deals_unknown_account_and_stage_write_nothing(engine, playbook, tmp_pat
     report = imp(engine, import_deals, write(tmp_path, "deals.csv", text), playbook)
     assert errors(report) == {(3, "account", "unknown_account"), (4, "stage", "unknown_stage"),
                               (5, "amount", "bad_number")}
-    unknown_stage = next(e for e in report.errors if e.code == "unknown_stage")
-    assert unknown_stage.value == "Warp speed" and "negotiation" in unknown_stage.expected
+    unknown_stage = problem(report, "unknown_stage")
+    assert unknown_stage.values == ["Warp speed"] and unknown_stage.count == 1
+    assert unknown_stage.detail["aliases_line"].endswith('"Warp speed"]')
     assert count(engine, Deal) == 0 and count(engine, StageVisit) == 0
 
 
@@ -269,7 +283,7 @@ def test_deals_create_update_and_stage_move(engine, playbook, tmp_path):
             "Globex renewal,Globex,Dana,Proposition,2025-05-01T08:00:00Z,\"1,500\",2025-07-31,\n"
             "SG expansion,societe generale,Zoé,découverte,,200,,open\n")
     report = imp(engine, import_deals, write(tmp_path, "deals.csv", text), playbook)
-    assert report.errors == [] and report.created == 2
+    assert report.problems == [] and report.created == 2
     stored = deals(engine)
     globex = stored["Globex renewal"]
     assert (globex.stage, globex.amount, globex.close_date, globex.status) == ("proposal", 1500, date(2025, 7, 31), "open")
@@ -311,7 +325,7 @@ Initech rollout,Initech,Fox Mulder,5-Negotiation,"$8,000.00",2025-05-15,Won,Won
 def test_vendor_deal_exports(engine, playbook, tmp_path, vendor, text):
     seed_accounts(engine, playbook, tmp_path)
     report = imp(engine, import_deals, write(tmp_path, f"{vendor}.csv", text), playbook)
-    assert report.errors == [] and report.created == 2
+    assert report.problems == [] and report.created == 2
     assert {"name", "account", "owner", "stage", "amount", "close_date"} <= set(report.columns_mapped.values())
     stored = deals(engine)
     globex, initech = stored["Globex renewal"], stored["Initech rollout"]
@@ -320,6 +334,8 @@ def test_vendor_deal_exports(engine, playbook, tmp_path, vendor, text):
     assert initech.status == "won" and initech.amount == 8000
     # "Closed Won" is a status, not a stage of our pipeline: a new deal is put at the last stage.
     assert initech.stage == "negotiation"
+    if vendor != "dynamics":
+        assert initech.crm_stage == "Closed Won"
 
 
 STAGE_HISTORY = """deal,stage,entered_at
@@ -339,7 +355,7 @@ def test_stage_history_builds_visits_and_is_idempotent(engine, playbook, tmp_pat
     path = write(tmp_path, "history.csv", STAGE_HISTORY)
     report = imp(engine, import_stage_history, path, playbook)
     # Initech's discovery visit already exists (same deal, stage and time): unchanged.
-    assert report.errors == [] and (report.created, report.unchanged) == (4, 1)
+    assert report.problems == [] and (report.created, report.unchanged) == (4, 1)
     paris = [datetime(2025, 3, 1, 8, tzinfo=UTC), datetime(2025, 3, 10, 8, tzinfo=UTC),
              datetime(2025, 4, 1, 22, tzinfo=UTC)]  # naive times and dates are Paris time (playbook timezone)
     # The visit opened by the deal import (proposal, NOW) is the same stay as the listed one: merged.
@@ -365,7 +381,7 @@ def test_stage_history_builds_visits_and_is_idempotent(engine, playbook, tmp_pat
 
 def test_export_then_reimport_is_unchanged(engine, playbook, tmp_path):
     imp(engine, import_accounts, write(tmp_path, "a.csv", ACCOUNTS_CSV), playbook)
-    imp(engine, import_accounts, write(tmp_path, "c.csv", "name,NPS,Segment\nAcme,42,SMB\n"), playbook)
+    imp(engine, import_accounts, write(tmp_path, "c.csv", "name,NPS\nAcme,42\n"), playbook)
     imp(engine, import_deals, write(tmp_path, "d.csv", "name,account,stage,stage_entered,amount,close_date,status\n"
                                     "Acme deal,Acme,solution,2025-05-01T08:30:00Z,1234.5,2025-09-30,open\n"
                                     "Lyon deal,Mairie de Lyon,discovery,,,,nurture\n"), playbook)
@@ -373,9 +389,9 @@ def test_export_then_reimport_is_unchanged(engine, playbook, tmp_path):
     with session_scope(engine) as session:
         assert export_accounts(session, out) == 3
     lines = out.getvalue().splitlines()
-    assert lines[0] == ("name,owner,status,industry,region,sector,annual_revenue,employees,margin_pct,exec_sponsor,"
-                        "last_contact,lifetime_value,nps,segment")
-    assert "Acme,Bob,prospect,Retail,Belgium,,8000000,80,,no,2025-01-02,,42,SMB" in lines
+    assert lines[0] == ("crm_id,name,owner,status,industry,region,sector,annual_revenue,employees,margin_pct,exec_sponsor,"
+                        "last_contact,lifetime_value,nps")
+    assert ",Acme,Bob,prospect,Retail,Belgium,,8000000,80,,no,2025-01-02,,42" in lines
     (tmp_path / "export.csv").write_text(out.getvalue(), encoding="utf-8")
     again = imp(engine, import_accounts, tmp_path / "export.csv", playbook)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
@@ -384,8 +400,10 @@ def test_export_then_reimport_is_unchanged(engine, playbook, tmp_path):
     with session_scope(engine) as session:
         assert export_deals(session, deal_out) == 2
     deal_lines = deal_out.getvalue().splitlines()
-    assert deal_lines[0] == "name,account,owner,stage,stage_entered,amount,close_date,status"
-    assert deal_lines[1] == "Acme deal,Acme,,solution,2025-05-01T08:30:00+00:00,1234.5,2025-09-30,open"
+    assert deal_lines[0] == ("crm_id,name,account,account_crm_id,owner,stage,stage_entered,created,amount,currency,"
+                             "close_date,status,kind")
+    assert deal_lines[1] == (",Acme deal,Acme,,,solution,2025-05-01T08:30:00+00:00,2025-06-02T09:00:00+00:00,1234.5,,"
+                             "2025-09-30,open,")
     deal_out.seek(0)
     report = imp(engine, import_deals, deal_out, playbook)  # a text file object works as well as a path
     assert (report.created, report.updated, report.unchanged) == (0, 0, 2)
