@@ -14,6 +14,7 @@ from handlers import directory
 from handlers.actions import done_since, due_actions, last_done
 from handlers.directory import Recipient
 from handlers.people import team_of
+from handlers.plans_digest import has_work, manager_plan_work, rep_plan_work
 from handlers.reply import Context, Reply
 from handlers.records import AccountView, account_views, deal_data, open_deals_timed, stage_label
 from playbook.assessment import time_deal
@@ -103,8 +104,9 @@ def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting
         "win_back": [] if "win_back" in muted else win_back,
         "actions": [] if "actions" in muted else other,
         "muted": sorted(muted),
+        "plans": rep_plan_work(session, ctx, views, muted="plans" in muted),
     }
-    if not (data["frozen"] or data["skipped"] or data["win_back"] or data["actions"]):
+    if not (data["frozen"] or data["skipped"] or data["win_back"] or data["actions"] or has_work(data["plans"])):
         return None
     return data
 
@@ -209,6 +211,7 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
         "let_go": [{"account": v.account.name, "owner": v.account.owner} for v in views if v.assessment.profile.let_go],
         "win_back": {"accounts": len(win_back_views), "due": due, "done_this_week": done_week},
         "aging": aging,
+        "plans": manager_plan_work(session, ctx, views),
     }
 
 
