@@ -12,7 +12,7 @@ import re
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from handlers.plans_view import kpi_results, plan_data, review_data, rule_tasks
 from handlers.records import known_owner, list_owners, resolve_account
@@ -29,10 +29,11 @@ from store import people as directory
 from store import plans as store_plans
 from store import queries
 from store.database import session_scope
-from store.models import Account, AccountPlan, KpiValue, PlanAnswer, PlanForce, PlanKpiTarget, PlanReview, PlanRival, \
-    PlanStakeholder, PlanTask, PlanWhiteSpace, utcnow
+from store.models import (
+    Account, AccountPlan, KpiValue, PlanAnswer, PlanForce, PlanKpiTarget, PlanReview, PlanRival, PlanStakeholder,
+    PlanTask, PlanWhiteSpace, utcnow,
+)
 from store.values import ValueProblem, parse_number
-from sqlmodel import select
 
 PAGE = 15
 

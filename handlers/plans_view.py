@@ -10,7 +10,7 @@ from sqlmodel import Session
 from handlers.reply import Context
 from playbook.config import localized
 from playbook.plans import (
-    FORCES, KpiResult, Task, days_left, improving, kpi_status, kpi_trend, overdue, plan_state,
+    FORCES, KpiResult, Task, carry_over, days_left, improving, kpi_status, kpi_trend, overdue, plan_state,
 )
 from store import plans as store_plans
 from store.models import Account, AccountPlan, PlanTask
@@ -120,8 +120,6 @@ def plan_data(session: Session, ctx: Context, account: Account, plan: AccountPla
 def review_data(session: Session, ctx: Context, account: Account, plan: AccountPlan) -> dict[str, Any]:
     """The review sheet: what worked, what did not, the playbook's review questions, each KPI
     against its target, and what the next plan will start with."""
-    from playbook.plans import carry_over
-
     data = plan_data(session, ctx, account, plan)
     p = data["plan"]
     review = p["review"] or {"worked": None, "did_not": None, "answers": {}}

@@ -5,7 +5,6 @@ comes back beside its field); "Done" ticks a task off; the export is uploaded to
 as a Markdown file (files_upload_v2)."""
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
