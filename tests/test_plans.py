@@ -393,3 +393,20 @@ def test_cards_lists_and_weekly_work_cost_the_same_whatever_the_number_of_plans(
     after = {c: _statements(engine, lambda c=c: run(alice, c)) for c in commands}
     assert after == before
     assert _statements(engine, lambda: _nudge(demo, "alice")) == nudge_before
+
+
+# --- the console and the command line ----------------------------------------------------------------
+
+def test_the_console_prints_the_export_and_gare_export_plan_writes_it(db_url, tmp_path):
+    from test_cli import gare
+
+    assert gare("demo", db_url=db_url).returncode == 0
+    out = tmp_path / "plan.md"
+    written = gare("--lang", "en", "export", "plan", "Banque Dauphinoise", str(out), db_url=db_url)
+    assert written.returncode == 0 and f"is in {out}" in written.stderr
+    document = out.read_text(encoding="utf-8")
+    assert document.startswith(f"# Account plan – {BANK}") and "| Julien Garnier | Head of compliance |" in document
+    piped = gare("--lang", "fr", "console", db_url=db_url, input="plan banque exporter\n")
+    assert piped.returncode == 0 and f"# Plan de compte – {BANK}" in piped.stdout and "## Actions" in piped.stdout
+    missing = gare("--lang", "en", "export", "plan", "Nowhere", db_url=db_url)
+    assert missing.returncode == 1 and "I don't know an account called “Nowhere”" in missing.stderr
