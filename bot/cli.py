@@ -49,9 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     imp.add_argument("--create-accounts", action="store_true",
                      help="deals: create the accounts the file names that Gare does not know, as prospects")
     exp = sub.add_parser("export", parents=[common],
-                         help="export accounts, deals, or the deals in marketing nurture (for a marketing tool), as CSV")
-    exp.add_argument("kind", choices=("accounts", "deals", "nurture"))
-    exp.add_argument("file", nargs="?", help="output file (default: standard output)")
+                         help="export accounts, deals, or the deals in marketing nurture (for a marketing tool) "
+                              "as CSV, or an account's plan as Markdown")
+    exp.add_argument("kind", choices=("accounts", "deals", "nurture", "plan"))
+    exp.add_argument("file", nargs="?", help="output file (default: standard output); "
+                                             "for `plan`: the account, then the output file")
+    exp.add_argument("plan_file", nargs="?", metavar="FILE", help=argparse.SUPPRESS)
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db.add_argument("action", choices=("upgrade",))
     sub.add_parser("info", parents=[common], help="where the database and the playbook are")
@@ -224,12 +227,37 @@ def cmd_import(app: App) -> int:
 def cmd_export(app: App) -> int:
     from handlers.imports import export_file
 
+    if app.args.kind == "plan":
+        return _export_plan(app)
+    if app.args.plan_file:  # only a plan export takes two names
+        app.show(Reply("error", {"error": "bad_syntax", "command": "export", "example": "gare export accounts FILE"},
+                       ok=False))
+        return 1
     if app.args.file:
         with open(app.args.file, "w", encoding="utf-8", newline="") as out:
             reply = export_file(app.context(), app.args.kind, out)
         app.show(reply, sys.stderr)
     else:
         export_file(app.context(), app.args.kind, sys.stdout)
+    return 0
+
+
+def _export_plan(app: App) -> int:
+    """`gare export plan ACCOUNT [FILE]`: the document `plan ACCOUNT export` shows, in a file."""
+    from handlers.registry import invoke
+
+    account, out = app.args.file, app.args.plan_file
+    if not account:
+        app.show(Reply("error", {"error": "bad_syntax", "command": "plan_export",
+                                 "example": 'gare export plan "Acme" plan-acme.md'}, ok=False))
+        return 1
+    reply = invoke(app.context(), "plan_export", account=account)
+    if not reply.ok or not out:
+        app.show(reply)
+        return 0 if reply.ok else 1
+    document = render(reply, surface="text", language=app.language, currency=app.playbook.currency)
+    Path(out).write_text(document, encoding="utf-8")
+    app.show(Reply("plan_file_written", {"account": reply.data["account"], "file": out}), sys.stderr)
     return 0
 
 

@@ -228,7 +228,8 @@ class Syntax:
 
     shape: "none" (nothing follows), "rest" (the tail reads everything), "name" (a record name),
     "keyword" (NAME KEYWORD TAIL), "lead" (KEYWORD TAIL, e.g. `deals frozen alice`),
-    "last" (NAME TOKEN, e.g. `done Acme 2`), "assign" (NAME FIELD=VALUE …)."""
+    "last" (NAME TOKEN, e.g. `done Acme 2`), "assign" (NAME FIELD=VALUE …),
+    "numbered" (NAME N KEYWORD, e.g. `task Acme 3 done`)."""
     shape: str
     name: str | None = None
     keyword: str | None = None
@@ -266,10 +267,23 @@ def match(syntax: Syntax, rest: str, command: str, keyword_split: tuple[str, str
         if keyword_split is None or keyword_split[1] != syntax.keyword:
             return None
         name, _, tail = keyword_split
+        if syntax.tail is None and tail.strip():
+            return None  # more follows than this form takes: another form of the command may
         out |= named(name)
         if syntax.tail is not None:
             out |= syntax.tail.read(tail, command)
         return out
+    if shape == "numbered":
+        q = quoted(rest)
+        if q:
+            name, after = q
+            m = re.match(r"^#?(?P<n>\d+)\s+(?P<kw>\S+)\s*$", after)
+        else:
+            m = re.match(r"^(?P<name>.+?)\s+#?(?P<n>\d+)\s+(?P<kw>\S+)\s*$", rest)
+            name = m.group("name") if m else ""
+        if not m or not is_keyword(m.group("kw"), syntax.keyword):
+            return None
+        return out | named(name) | syntax.tail.read(m.group("n"), command)
     if shape == "assign":
         q = quoted(rest)
         if q and "=" in q[1]:

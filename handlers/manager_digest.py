@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from handlers.actions import done_since, due_actions, last_done
 from handlers.people import team_of
+from handlers.plans_digest import manager_plan_work
 from handlers.records import AccountView, account_views, open_deals_timed, stage_label
 from handlers.rep_nudge import frozen_row, latest_decisions, period_of, tiers_of
 from handlers.reply import Context
@@ -169,6 +170,7 @@ def manager_digest_data(session: Session, ctx: Context, manager: str) -> dict:
                    for v in views if v.assessment.profile.let_go],
         "win_back": {"accounts": len(win_back_views), "due": due, "done_this_week": done_week},
         "aging": aging,
+        "plans": manager_plan_work(session, ctx, views),
     }
 
 

@@ -16,9 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from handlers import accounts, actions, checklist, deals, decisions, digest, fit, history, people, settings
+from handlers import plans as plan_commands
 from handlers.grammar import (
     QUESTION_PATTERNS, Syntax, Tail, assignments_tail, filters_tail, items_tail, match, owner_tail, snooze_tail,
     split_keyword, stage_tail, strip_quotes, text_tail,
+)
+from handlers.plans_syntax import (
+    answer_tail, goal_tail, kpi_tail, number_tail, plans_tail, review_tail, rival_tail, stakeholder_tail, task_tail,
+    whitespace_tail,
 )
 from handlers.reply import Context, Refusal, Reply
 from playbook.permissions import PERMISSIONS
@@ -131,6 +136,70 @@ COMMANDS: tuple[Command, ...] = (
          examples={"en": ("settings day=tuesday mute=skipped", "settings unmute=skipped day=default",
                           "settings platform=teams"),
                    "fr": ("réglages jour=mardi", "réglages plateforme=teams")}),
+    # Account plans (seed 003): every plan command is listed under `help plan`.
+    _cmd("plan_goal", "plan", plan_commands.plan_goal,
+         Syntax("keyword", name="account", keyword="goal", tail=goal_tail(), first=True),
+         replies=("plan_saved",), permission="change", topic="plan",
+         examples={"en": ('plan Acme goal "5% more subscribers to the newsletter" by 30 June',),
+                   "fr": ("plan Acme objectif « 5 % d'abonnés en plus à la newsletter » d'ici le 30 juin",)}),
+    _cmd("plan_answer", "plan", plan_commands.plan_answer,
+         Syntax("keyword", name="account", keyword="answer", tail=answer_tail(), first=True),
+         replies=("plan_saved",), permission="change", topic="plan",
+         examples={"en": ('plan Acme answer 2 "Legacy systems and a hiring freeze"',),
+                   "fr": ("plan Acme réponse 2 « Des systèmes anciens et un gel des embauches »",)}),
+    _cmd("plan_review", "plan", plan_commands.plan_review,
+         Syntax("keyword", name="account", keyword="review", first=True), shareable=True, topic="plan",
+         examples={"en": ("plan Acme review",), "fr": ("plan Acme revue",)}),
+    _cmd("plan_review_save", "plan", plan_commands.plan_review_save,
+         Syntax("keyword", name="account", keyword="review", tail=review_tail(), first=True),
+         replies=("plan_review", "plan_saved"), permission="change", topic="plan",
+         examples={"en": ('plan Acme review worked="the pilot won the CFO over" did_not="legal took three months"',
+                          "plan Acme review close"),
+                   "fr": ('plan Acme bilan réussi="le pilote a convaincu la DAF" à_améliorer="le juridique a pris '
+                          'trois mois"', "plan Acme revue clore")}),
+    _cmd("plan_export", "plan", plan_commands.plan_export,
+         Syntax("keyword", name="account", keyword="export", first=True), topic="plan",
+         examples={"en": ("plan Acme export",), "fr": ("plan Acme exporter",)}),
+    _cmd("plan", "plan", plan_commands.plan, Syntax("name", name="account"), shareable=True, topic="plan",
+         examples={"en": ("plan Acme",), "fr": ("plan Acme",)}),
+    _cmd("plans", "plans", plan_commands.plans, Syntax("rest", tail=plans_tail()), shareable=True, topic="plan",
+         examples={"en": ("plans", "plans alice page=2"), "fr": ("plans", "plans tous")}),
+    _cmd("task_add", "task", plan_commands.task_add,
+         Syntax("keyword", name="account", keyword="add", tail=task_tail(), first=True),
+         replies=("plan_saved",), permission="change", topic="plan",
+         examples={"en": ('task Acme add "Send the ROI study to the CFO" owner=alice due=2026-04-15',
+                          'task Acme add "Security questionnaire" owner=client:Jeanne Roy due=30 April'),
+                   "fr": ("tâche Acme ajouter « Envoyer l'étude de ROI à la DAF » responsable=alice échéance=15/04",)}),
+    _cmd("task_done", "task", plan_commands.task_done,
+         Syntax("numbered", name="account", keyword="task_done", tail=number_tail()),
+         replies=("plan_saved",), permission="change", topic="plan",
+         examples={"en": ("task Acme 1 done",), "fr": ("tâche Acme 1 faite",)}),
+    _cmd("kpi", "kpi", plan_commands.kpi, Syntax("rest", tail=kpi_tail()), replies=("plan_saved",),
+         permission="change", topic="plan",
+         examples={"en": ("kpi Acme churn 4.2", "kpi Acme churn target=3"),
+                   "fr": ("indicateur Acme attrition 4,2 2026-03-01", "indicateur Acme attrition cible=3")}),
+    _cmd("stakeholder_add", "stakeholder", plan_commands.stakeholder_add,
+         Syntax("keyword", name="account", keyword="add", tail=stakeholder_tail(), first=True),
+         replies=("plan_saved",), permission="change", topic="plan",
+         examples={"en": ('stakeholder Acme add "Jeanne Roy" role=CFO department=Finance attitude=champion '
+                          'needs="a clear ROI"',),
+                   "fr": ('partie prenante Acme ajouter « Jeanne Roy » rôle=DAF service=Finance attitude=alliée '
+                          'besoins="un ROI clair"',)}),
+    _cmd("whitespace_add", "whitespace", plan_commands.whitespace_add,
+         Syntax("keyword", name="account", keyword="add", tail=whitespace_tail(), first=True),
+         replies=("plan_saved",), permission="change", topic="plan",
+         examples={"en": ('whitespace Acme add Marketing "campaign analytics"',),
+                   "fr": ("espace blanc Acme ajouter Marketing « analyse des campagnes »",)}),
+    _cmd("rival_add", "rival", plan_commands.rival_add,
+         Syntax("keyword", name="account", keyword="add", tail=rival_tail(), first=True),
+         replies=("plan_saved",), permission="change", topic="plan",
+         examples={"en": ('rival Acme add Globex "cheaper, weaker support"',),
+                   "fr": ("concurrent Acme ajouter Globex « moins cher, support plus faible »",)}),
+    _cmd("forces", "forces", plan_commands.forces,
+         Syntax("assign", name="account", tail=assignments_tail("ratings", "FORCE=1…5 …")),
+         replies=("plan_saved",), permission="change", topic="plan",
+         examples={"en": ("forces Acme buyer=4 entrants=2 substitutes=3 suppliers=1 rivalry=5",),
+                   "fr": ("forces Acme acheteurs=4 entrants=2 substituts=3 fournisseurs=1 rivalité=5",)}),
     _cmd("history", "history", history.history, Syntax("rest", tail=text_tail("name", "NAME [page=N]")),
          shareable=True,
          examples={"en": ("history Acme", "history Acme Renewal page=2"), "fr": ("historique Acme",)}),
@@ -181,6 +250,9 @@ def parse(text: str) -> Invocation:
         return Invocation(BY_NAME[phrase], {})
     head, _, rest = text.partition(" ")
     rest = rest.strip()
+    second, _, after = rest.partition(" ")
+    if second and command_family(f"{head} {second}"):  # a command of two words: partie prenante
+        head, rest = f"{head} {second}", after.strip()
     family = command_family(head)
     if family is None:
         raise Refusal("unknown_command", got=head)
@@ -277,6 +349,8 @@ def usage(command: Command, language: str) -> list[list[str]]:
         out.append(["param", "ACCOUNT" if syntax.name == "account" else "DEAL" if syntax.name == "deal" else "NAME"])
     if syntax.shape == "keyword":
         out.append(["word", first_word(KEYWORDS, syntax.keyword, language)])
+    if syntax.shape == "numbered":  # NAME N KEYWORD
+        return out + [["param", syntax.tail.usage], ["word", first_word(KEYWORDS, syntax.keyword, language)]]
     if syntax.tail is not None:
         out.append(["param", syntax.tail.usage])
     return out
@@ -289,7 +363,7 @@ def topic_of(word: str | None) -> str | None:
     if fold(word).rstrip(" ?!.") in PHRASES:
         return BY_NAME[PHRASES[fold(word).rstrip(" ?!.")]].topic
     key = fold(word.split(" ")[0])
-    family = command_family(key)
+    family = command_family(" ".join(fold(word).split()[:2])) or command_family(key)
     if family is not None:
         return next(c.topic for c in COMMANDS if c.family == family)
     keyword = KEYWORD_OF.get(key)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlmodel import Session, select
 
 from handlers.actions import due_actions, last_done
+from handlers.plans_digest import has_work, rep_plan_work
 from handlers.records import AccountView, account_views, deal_data, open_deals_timed, stage_label
 from handlers.reply import Context
 from playbook.config import PROFILE_IDS, localized
@@ -132,9 +133,10 @@ def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting
         "win_back": unless("win_back", win_back),
         "actions": unless("actions", other),
         "muted": sorted(muted),
+        "plans": rep_plan_work(session, ctx, views, muted="plans" in muted),
     }
-    if not any(data[k] for k in ("frozen", "overdue", "skipped", "let_go", "at_risk", "misfits", "win_back",
-                                 "actions")):
+    if not (any(data[k] for k in ("frozen", "overdue", "skipped", "let_go", "at_risk", "misfits", "win_back",
+                                  "actions")) or has_work(data["plans"])):
         return None
     return data
 

@@ -193,6 +193,38 @@ class ImportRules:
     """[import]: how CRM files are read when the file itself cannot say."""
     date_order: str | None = None   # "mdy" or "dmy", for files whose dates are all ambiguous
 
+@dataclass(frozen=True)
+class PlanQuestion:
+    """An open question of the plan: discovery (seed 003, step 1) or review (step 5)."""
+    id: str
+    text: Localized
+
+
+@dataclass(frozen=True)
+class PlanKpi:
+    """A success KPI of account plans (seed 003, step 3)."""
+    id: str
+    name: Localized
+    unit: str = "number"        # percent, count, money or number: how values are shown
+    better: str = "higher"      # higher or lower: which way is good (churn is better lower)
+
+
+KPI_UNITS = ("percent", "count", "money", "number")
+
+
+@dataclass(frozen=True)
+class PlanRules:
+    """[plans]: the account plan's discovery questions, KPIs and review questions ([plans])."""
+    discovery: tuple[PlanQuestion, ...] = ()
+    kpis: tuple[PlanKpi, ...] = ()
+    review: tuple[PlanQuestion, ...] = ()
+    far_below_pct: float = 25.0     # a KPI this far from its target is named in the manager digest
+    kpi_task_days: int = 30         # tasks a review makes of KPIs below target are due this long after it
+    trend_window: int = 3           # a KPI's trend: its latest value against the oldest of this many
+
+    def kpi(self, kpi_id: str | None) -> PlanKpi | None:
+        return next((k for k in self.kpis if k.id == kpi_id), None)
+
 
 @dataclass(frozen=True)
 class Playbook:
@@ -221,6 +253,7 @@ class Playbook:
     msteams: MicrosoftTeams = field(default_factory=MicrosoftTeams)
     rates: dict = field(default_factory=dict)  # ISO code -> value of one unit in `currency` ([currency] rates)
     imports: ImportRules = field(default_factory=ImportRules)
+    plans: PlanRules = field(default_factory=PlanRules)
 
     def team_of(self, manager: str | None) -> list[str]:
         """The reps a manager oversees (all their teams), empty for anyone else."""

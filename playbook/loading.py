@@ -11,9 +11,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from playbook.config import (
-    ACCOUNT_FIELDS, DERIVED_FIELDS, LANGUAGES, PLATFORMS, PROFILE_IDS, SEVERITIES, TIER_SOURCES, DealKind,
-    ImportRules, LetGo, Localized, Method, MicrosoftTeams, MisfitTrait, Nudges, PeopleRules, Playbook, PlaybookError,
-    Profile, Stage, SuccessBox, Team, TierFactor, Tiers, TierTreatment,
+    ACCOUNT_FIELDS, DERIVED_FIELDS, KPI_UNITS, LANGUAGES, PLATFORMS, PROFILE_IDS, SEVERITIES, TIER_SOURCES,
+    DealKind, ImportRules, LetGo, Localized, Method, MicrosoftTeams, MisfitTrait, Nudges, PeopleRules, PlanKpi,
+    PlanQuestion, PlanRules, Playbook, PlaybookError, Profile, Stage, SuccessBox, Team, TierFactor, Tiers,
+    TierTreatment,
 )
 from playbook.rules import Node, RuleError, check_fields, parse_rule
 from playbook.words import DEAL_STATUS_OF, name_key
@@ -151,6 +152,8 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
     nudges = _nudges(top.sub("nudges", {}))
     people = _people(top.sub("people", {}))
     imports = _imports(top.sub("import", {}))
+    plans = _plans(top.sub("plans", {})) if "plans" in data else _default_plans(path)
+    top.seen.add("plans")
     top.done()
     return Playbook(
         source=path, language=language, timezone=timezone, currency=currency, field_types=field_types,
@@ -158,6 +161,7 @@ def parse(data: dict, path: str = "config.toml") -> Playbook:
         stages=stages, day_count=day_count, holidays=holidays, tiers=tiers, raw=data, teams=teams,
         nudges=nudges, people=people, msteams=msteams, deal_kinds=deal_kinds, method=method,
         stuck_tolerance_pct=stuck_pct, skipped_tolerance_pct=skipped_pct, rates=rates, imports=imports,
+        plans=plans,
     )
 
 
@@ -558,3 +562,68 @@ def _people(r: _Reader) -> PeopleRules:
     r.done()
     return PeopleRules(email_domains=tuple(d.strip().lower().lstrip(".") for d in domains),
                        admins=tuple(a.strip() for a in admins), unlinked_can_read=unlinked)
+
+
+# Words a review answer may not be named, since `plan ACCOUNT review …` reads them itself.
+_REVIEW_RESERVED = ("worked", "did_not", "close")
+
+
+def _questions(r: _Reader, name: str, reserved: tuple[str, ...] = ()) -> tuple[PlanQuestion, ...]:
+    questions = []
+    for i, raw in enumerate(r.get(name, list, [])):
+        if not isinstance(raw, dict):
+            raise r.fail(f"{name}[{i}]", f"must be a table ([[plans.{name}]]).")
+        qr = _Reader(r.path, raw, f"plans.{name}[{i}]")
+        qid = qr.get("id", str)
+        if not qid.replace("_", "").isalnum() or not qid.isascii() or qid != qid.lower():
+            raise qr.fail("id", f"{qid!r} is not an id; use lower-case letters, digits and _, e.g. \"gaps\".")
+        if qid in reserved:
+            raise qr.fail("id", f"{qid!r} is taken by the review itself; choose another id.")
+        qr.key = f"plans.{name}.{qid}"
+        questions.append(PlanQuestion(id=qid, text=qr.localized("text")))
+        qr.done()
+    _unique(r.path, f"plans.{name}", [q.id for q in questions])
+    return tuple(questions)
+
+
+def _plans(r: _Reader) -> PlanRules:
+    """[plans]: the account plan (seed 003): the discovery questions, the success KPIs, the review
+    questions, and how far below target a KPI must fall before the manager digest names it."""
+    far = _number(r, "far_below_pct", 25, low=0, high=100)
+    task_days = r.get("kpi_task_days", int, 30)
+    if task_days < 1:
+        raise r.fail("kpi_task_days", f"is {task_days}; it must be at least 1 day.")
+    window = r.get("trend_window", int, 3)
+    if window < 2:
+        raise r.fail("trend_window", f"is {window}; a trend needs at least 2 values.")
+    discovery = _questions(r, "discovery")
+    review = _questions(r, "review", _REVIEW_RESERVED)
+    kpis = []
+    for i, raw in enumerate(r.get("kpis", list, [])):
+        if not isinstance(raw, dict):
+            raise r.fail(f"kpis[{i}]", "must be a table ([[plans.kpis]]).")
+        kr = _Reader(r.path, raw, f"plans.kpis[{i}]")
+        kid = kr.get("id", str)
+        if not kid.replace("_", "").isalnum() or not kid.isascii() or kid != kid.lower():
+            raise kr.fail("id", f"{kid!r} is not an id; use lower-case letters, digits and _, e.g. \"churn_rate\".")
+        kr.key = f"plans.kpis.{kid}"
+        unit = kr.get("unit", str, "number")
+        if unit not in KPI_UNITS:
+            raise kr.fail("unit", f"is {unit!r}; use one of: {', '.join(KPI_UNITS)}.")
+        better = kr.get("better", str, "higher")
+        if better not in ("higher", "lower"):
+            raise kr.fail("better", f"is {better!r}; use higher (more is better) or lower (less is better, e.g. churn).")
+        kpis.append(PlanKpi(id=kid, name=kr.localized("name"), unit=unit, better=better))
+        kr.done()
+    _unique(r.path, "plans.kpis", [k.id for k in kpis])
+    r.done()
+    return PlanRules(discovery=discovery, kpis=tuple(kpis), review=review, far_below_pct=far,
+                     kpi_task_days=task_days, trend_window=window)
+
+
+def _default_plans(path: str) -> PlanRules:
+    """A playbook without [plans] gets the shipped one's (the seed's questions and KPIs)."""
+    if Path(path).resolve() == DEFAULT_PLAYBOOK:
+        return PlanRules()
+    data = tomllib.loads(DEFAULT_PLAYBOOK.read_text(encoding="utf-8"))
+    return _plans(_Reader(str(DEFAULT_PLAYBOOK), data.get("plans", {}), "plans"))

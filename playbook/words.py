@@ -35,6 +35,15 @@ COMMAND_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "done": {"en": ("done",), "fr": ("fait", "fini")},
     "whoami": {"en": ("whoami",), "fr": ("quisuisje",)},
     "history": {"en": ("history", "audit"), "fr": ("historique",)},
+    # Account plans (seed 003). Two-word French words are read as one command word.
+    "plan": {"en": ("plan", "account-plan"), "fr": ("plan", "plan-de-compte")},
+    "plans": {"en": ("plans",), "fr": ("plans", "plans-de-compte")},
+    "task": {"en": ("task", "todo"), "fr": ("tache",)},
+    "kpi": {"en": ("kpi", "metric"), "fr": ("indicateur", "kpis")},
+    "stakeholder": {"en": ("stakeholder",), "fr": ("partie prenante", "partie-prenante", "interlocuteur")},
+    "whitespace": {"en": ("whitespace", "white space", "white-space"), "fr": ("espace blanc", "espace-blanc")},
+    "rival": {"en": ("rival", "competitor"), "fr": ("concurrent",)},
+    "forces": {"en": ("forces", "five-forces"), "fr": ("forces", "cinq-forces")},
 }
 
 # Words that follow a name or a command word and say what to do with it.
@@ -49,6 +58,13 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "skipped": {"en": ("skipped",), "fr": ("sautees", "sautee", "brulees", "brulee")},
     "confirm": {"en": ("confirm", "anyway"), "fr": ("confirmer", "forcer")},
     "decide": {"en": ("decide", "decision"), "fr": ("decider",)},
+    # Account plans.
+    "goal": {"en": ("goal", "objective"), "fr": ("objectif", "but")},
+    "review": {"en": ("review",), "fr": ("revue", "bilan")},
+    "export": {"en": ("export",), "fr": ("exporter",)},
+    "answer": {"en": ("answer",), "fr": ("reponse", "repondre")},
+    "add": {"en": ("add", "new"), "fr": ("ajouter", "ajout", "nouveau", "nouvelle")},
+    "task_done": {"en": ("done", "complete", "completed"), "fr": ("fait", "faite", "termine", "terminee")},
 }
 
 # The method's own words, accepted wherever a profile is named (KARE in English, GARE in French).
@@ -98,13 +114,71 @@ DAY_WORDS = {
     "mercredi": 2, "thu": 3, "thursday": 3, "jeudi": 3, "fri": 4, "friday": 4, "vendredi": 4,
     "sat": 5, "saturday": 5, "samedi": 5, "sun": 6, "sunday": 6, "dimanche": 6,
 }
-NUDGE_CATEGORIES = ("frozen", "skipped", "let_go", "at_risk", "misfits", "win_back", "actions")
+NUDGE_CATEGORIES = ("frozen", "skipped", "let_go", "at_risk", "misfits", "win_back", "actions", "plans")
 CATEGORY_WORDS = {
     "frozen": "frozen", "stuck": "frozen", "gelees": "frozen", "skipped": "skipped", "sautees": "skipped",
     "let_go": "let_go", "letgo": "let_go", "lacher": "let_go", "at_risk": "at_risk", "risque": "at_risk",
     "a_risque": "at_risk", "misfits": "misfits", "misfit": "misfits", "inadaptes": "misfits",
     "win_back": "win_back", "winback": "win_back", "reconquerir": "win_back", "actions": "actions",
+    "plans": "plans", "plan": "plans",
 }
+
+# Account plans: how people write a plan's parts in chat (folded; the values are the stored ids).
+# A goal's date follows one of these words: `"5% more subscribers" by 2026-06-30`.
+GOAL_DATE_WORDS = ("by", "before", "until", "on", "d'ici le", "d'ici", "avant le", "avant", "pour le", "au", "jusqu'au")
+MONTH_WORDS = {
+    "january": 1, "jan": 1, "janvier": 1, "janv": 1, "february": 2, "feb": 2, "fevrier": 2, "fev": 2, "fevr": 2,
+    "march": 3, "mar": 3, "mars": 3, "april": 4, "apr": 4, "avril": 4, "avr": 4, "may": 5, "mai": 5,
+    "june": 6, "jun": 6, "juin": 6, "july": 7, "jul": 7, "juillet": 7, "juil": 7, "august": 8, "aug": 8,
+    "aout": 8, "september": 9, "sep": 9, "sept": 9, "septembre": 9, "october": 10, "oct": 10, "octobre": 10,
+    "november": 11, "nov": 11, "novembre": 11, "december": 12, "dec": 12, "decembre": 12,
+}
+# Five Forces (Porter), as typed in `forces ACCOUNT buyer=4 …`.
+FORCE_WORDS = {
+    "buyer": "buyer_power", "buyers": "buyer_power", "buyer_power": "buyer_power", "acheteurs": "buyer_power",
+    "acheteur": "buyer_power", "pouvoir_acheteurs": "buyer_power", "clients": "buyer_power",
+    "entrants": "new_entrants", "new_entrants": "new_entrants", "entrants_new": "new_entrants",
+    "nouveaux_entrants": "new_entrants", "entry": "new_entrants", "entree": "new_entrants",
+    "substitutes": "substitutes", "substitute": "substitutes", "substituts": "substitutes",
+    "substitution": "substitutes",
+    "supplier": "supplier_power", "suppliers": "supplier_power", "supplier_power": "supplier_power",
+    "fournisseurs": "supplier_power", "fournisseur": "supplier_power", "pouvoir_fournisseurs": "supplier_power",
+    "rivalry": "rivalry", "rivals": "rivalry", "competition": "rivalry", "competitive_rivalry": "rivalry",
+    "rivalite": "rivalry", "concurrence": "rivalry",
+}
+ATTITUDE_WORDS = {
+    "champion": "champion", "sponsor": "champion", "allie": "champion", "alliee": "champion", "ally": "champion",
+    "neutral": "neutral", "neutre": "neutral",
+    "blocker": "blocker", "bloqueur": "blocker", "bloqueuse": "blocker", "opposant": "blocker",
+    "opposante": "blocker", "detractor": "blocker", "detracteur": "blocker",
+}
+# Who does a task: one of our people (an owner name), a named client contact, an outside vendor.
+TASK_OWNER_PREFIXES = {
+    "client": "client", "customer": "client", "contact": "client",
+    "vendor": "vendor", "supplier": "vendor", "partner": "vendor", "fournisseur": "vendor",
+    "prestataire": "vendor", "partenaire": "vendor",
+    "internal": "internal", "interne": "internal", "us": "internal", "nous": "internal",
+}
+# The fields of `task ACCOUNT add …`, `stakeholder ACCOUNT add …` and `plan ACCOUNT review …`.
+TASK_FIELD_WORDS = {"owner": "owner", "proprietaire": "owner", "responsable": "owner", "qui": "owner", "who": "owner",
+                    "due": "due", "echeance": "due", "pour": "due", "date": "due", "avant": "due"}
+STAKEHOLDER_FIELD_WORDS = {
+    "role": "role", "title": "role", "poste": "role", "fonction": "role",
+    "department": "department", "dept": "department", "departement": "department", "service": "department",
+    "direction": "department",
+    "attitude": "attitude", "stance": "attitude", "position": "attitude",
+    "needs": "needs", "need": "needs", "besoins": "needs", "besoin": "needs",
+    "last_contact": "last_contact", "contact": "last_contact", "contacted": "last_contact",
+    "dernier_contact": "last_contact",
+}
+REVIEW_FIELD_WORDS = {"worked": "worked", "what_worked": "worked", "reussi": "worked", "marche": "worked",
+                      "fonctionne": "worked", "a_marche": "worked",
+                      "did_not": "did_not", "didnt": "did_not", "not_worked": "did_not", "missed": "did_not",
+                      "improve": "did_not", "rate": "did_not", "pas_marche": "did_not",
+                      "a_ameliorer": "did_not", "ameliorer": "did_not"}
+CLOSE_WORDS = ("close", "done", "finish", "clore", "cloturer", "terminer", "fermer")
+TARGET_WORDS = ("target", "goal", "cible", "objectif")
+PAGE_WORDS = ("page", "p")
 
 TRUE_WORDS = frozenset({"yes", "y", "true", "1", "oui", "o", "vrai"})
 FALSE_WORDS = frozenset({"no", "n", "false", "0", "non", "faux"})
@@ -181,4 +255,4 @@ def first_word(table: dict[str, dict[str, tuple[str, ...]]], family: str, langua
 # The French command words as people write them (the tables above are folded).
 ACCENTED = {"etapes": "étapes", "etape": "étape", "reglages": "réglages", "adequation": "adéquation",
             "gelees": "gelées", "sautees": "sautées", "decocher": "décocher", "opportunite": "opportunité",
-            "quisuisje": "qui suis-je"}
+            "quisuisje": "qui suis-je", "tache": "tâche", "reponse": "réponse"}

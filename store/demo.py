@@ -629,10 +629,15 @@ def load_demo(session: Session, playbook: Playbook, *, today: date | None = None
     if done_rows:
         session.exec(insert(ActionDone.__table__), params=done_rows)
 
+    # Account plans for some Expand and Keep accounts (store/demo_plans.py).
+    from store.demo_plans import load_demo_plans
+
+    plans = load_demo_plans(session, today, account_id)
+
     audit(session, actor, "demo", "load", entity_name="demo dataset", changes={
         "today": today, "accounts_created": report.accounts_created, "accounts_updated": report.accounts_updated,
         "deals_created": report.deals_created, "deals_updated": report.deals_updated, "visits": report.visits,
-        "answers": len(answers), "owners": report.owners,
+        "answers": len(answers), "owners": report.owners, "plans": plans["plans"],
     })
     session.flush()
     return report

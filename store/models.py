@@ -336,6 +336,29 @@ class TeamsConversation(SQLModel, table=True):
     team_id: Optional[str] = Field(default=None, max_length=200)   # channel: its team
     reference: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     active: bool = True                              # False once the bot was removed from it
+
+
+# --- Account plans (seed 003) -------------------------------------------------------------------
+# One current plan per account (current is True; NULL once reviewed, and NULLs never collide in a
+# unique key, so past plans pile up as history). What the plan holds hangs on the plan: the
+# review copies it into the next one. KPI values are measurements of the account, so they live
+# on the account and outlast plans; each plan sets its own targets.
+
+class AccountPlan(SQLModel, table=True):
+    __tablename__ = "account_plan"
+    __table_args__ = (UniqueConstraint("account_id", "number", name="uq_account_plan_number"),
+                      UniqueConstraint("account_id", "current", name="uq_account_plan_current"))
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    number: int = 1                                   # 1, 2, … per account
+    current: Optional[bool] = None                    # True for the plan being followed; NULL once reviewed
+    goal: Optional[str] = Field(default=None, max_length=500)
+    goal_target: Optional[str] = Field(default=None, max_length=60)   # the goal's measurable part: "5%"
+    goal_date: Optional[date] = None                  # when the goal is due; the review is due after it
+    started_on: date
+    closed_at: Optional[datetime] = None
+    created_by: Optional[str] = Field(default=None, max_length=120)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -346,3 +369,142 @@ class TeamsConversation(SQLModel, table=True):
 @event.listens_for(Deal, "before_update")
 def _keep_name_key(_mapper, _connection, target) -> None:
     target.name_key = fold(target.name)
+
+
+class PlanTask(SQLModel, table=True):
+    """A task of a plan, with who does it: one of us, a named client contact, an outside vendor.
+    A task a review made of a KPI below target has no text of its own: the KPI says it."""
+
+    __tablename__ = "plan_task"
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_plan_task_number"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="account_plan.id", index=True)
+    number: int                                       # as shown and typed: task ACCOUNT 3 done
+    text: Optional[str] = Field(default=None, max_length=500)
+    owner_kind: str = Field(default="internal", max_length=10)   # internal, client, vendor
+    owner_name: str = Field(max_length=200)
+    due: date
+    done_at: Optional[datetime] = None
+    done_by: Optional[str] = Field(default=None, max_length=120)
+    kpi_id: Optional[str] = Field(default=None, max_length=60)
+    kpi_target: Optional[float] = None
+    kpi_latest: Optional[float] = None
+    carried_from: Optional[int] = None                # the task's number in the plan reviewed before
+    created_by: Optional[str] = Field(default=None, max_length=120)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanAnswer(SQLModel, table=True):
+    """The customer's answer to one of the playbook's discovery questions."""
+
+    __tablename__ = "plan_answer"
+    __table_args__ = (UniqueConstraint("plan_id", "question_id", name="uq_plan_answer"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="account_plan.id", index=True)
+    question_id: str = Field(max_length=40)
+    answer: str = Field(max_length=2000)
+    answered_by: Optional[str] = Field(default=None, max_length=120)
+    answered_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanStakeholder(SQLModel, table=True):
+    """Someone at the customer: their role, department, attitude to us, needs, last contact."""
+
+    __tablename__ = "plan_stakeholder"
+    __table_args__ = (UniqueConstraint("plan_id", "name_key", name="uq_plan_stakeholder"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="account_plan.id", index=True)
+    name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200)             # the name folded: one row per person
+    role: Optional[str] = Field(default=None, max_length=120)
+    department: Optional[str] = Field(default=None, max_length=120)
+    attitude: Optional[str] = Field(default=None, max_length=10)  # champion, neutral, blocker
+    needs: Optional[str] = Field(default=None, max_length=500)
+    last_contact: Optional[date] = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanWhiteSpace(SQLModel, table=True):
+    """A department of the customer we have not reached yet, and the use case that could fit it."""
+
+    __tablename__ = "plan_white_space"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="account_plan.id", index=True)
+    department: str = Field(max_length=120)
+    use_case: str = Field(max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanRival(SQLModel, table=True):
+    """One of the customer's main rivals, with what we know of them."""
+
+    __tablename__ = "plan_rival"
+    __table_args__ = (UniqueConstraint("plan_id", "name_key", name="uq_plan_rival"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="account_plan.id", index=True)
+    name: str = Field(max_length=200)
+    name_key: str = Field(max_length=200)
+    notes: Optional[str] = Field(default=None, max_length=1000)
+
+
+class PlanForce(SQLModel, table=True):
+    """One of Porter's Five Forces on the customer's position, rated 1 (weak) to 5 (strong)."""
+
+    __tablename__ = "plan_force"
+    __table_args__ = (UniqueConstraint("plan_id", "force", name="uq_plan_force"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="account_plan.id", index=True)
+    force: str = Field(max_length=20)   # buyer_power, new_entrants, substitutes, supplier_power, rivalry
+    rating: int
+    note: Optional[str] = Field(default=None, max_length=500)
+
+
+class PlanKpiTarget(SQLModel, table=True):
+    """The target a plan sets for one of the playbook's KPIs."""
+
+    __tablename__ = "plan_kpi_target"
+    __table_args__ = (UniqueConstraint("plan_id", "kpi_id", name="uq_plan_kpi_target"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="account_plan.id", index=True)
+    kpi_id: str = Field(max_length=60)
+    target: float
+
+
+class KpiValue(SQLModel, table=True):
+    """A KPI of an account measured on a day (one value per KPI and day; the trend reads them)."""
+
+    __tablename__ = "kpi_value"
+    __table_args__ = (UniqueConstraint("account_id", "kpi_id", "measured_on", name="uq_kpi_value"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="account.id", index=True)
+    kpi_id: str = Field(max_length=60)
+    value: float
+    measured_on: date
+    recorded_by: Optional[str] = Field(default=None, max_length=120)
+    recorded_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanReview(SQLModel, table=True):
+    """A plan's review: what worked, what did not, the review questions' answers, and, once
+    closed, each KPI against its target as it stood; the next plan starts from it."""
+
+    __tablename__ = "plan_review"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="account_plan.id", unique=True)
+    worked: Optional[str] = Field(default=None, max_length=2000)
+    did_not: Optional[str] = Field(default=None, max_length=2000)
+    answers: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    kpis: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    closed_at: Optional[datetime] = None
+    closed_by: Optional[str] = Field(default=None, max_length=120)
+    next_plan_id: Optional[int] = None
+    updated_at: datetime = Field(default_factory=utcnow)

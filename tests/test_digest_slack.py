@@ -86,7 +86,7 @@ def test_each_rep_gets_their_frozen_deals_once_and_a_second_run_posts_nothing(wo
 def test_nothing_to_say_means_no_message_and_snoozed_deals_are_left_out(world, fake):
     engine, pb, clock = world
     alice = Context(engine=engine, playbook=pb, actor="alice", owner="alice", language="en", clock=clock)
-    run_command(alice, "settings mute=frozen,skipped,let_go,at_risk,misfits,win_back,actions")
+    run_command(alice, "settings mute=frozen,skipped,let_go,at_risk,misfits,win_back,actions,plans")
     snoozed = expected_frozen(engine, pb, clock, "david")[0]
     with session_scope(engine) as s:
         deal = s.exec(select(Deal).where(Deal.name == snoozed)).one()

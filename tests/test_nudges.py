@@ -85,7 +85,7 @@ def test_done_actions_are_not_due_until_the_cadence_comes_round(demo, clock):
 
 
 def test_muting_every_category_means_no_message(demo):
-    assert run_command(demo, "settings mute=frozen,skipped,let_go,at_risk,misfits,win_back,actions").ok
+    assert run_command(demo, "settings mute=frozen,skipped,let_go,at_risk,misfits,win_back,actions,plans").ok
     assert nudge(demo, "alice") is None
     assert run_command(demo, "settings unmute=frozen").ok
     assert nudge(demo, "alice")["frozen"]
@@ -130,6 +130,6 @@ def test_dry_run_posts_nothing_and_claims_nothing(demo, clock):
 
 
 def test_reps_with_nothing_to_say_get_no_preview(demo, clock):
-    run_command(demo, "settings mute=frozen,skipped,let_go,at_risk,misfits,win_back,actions")
+    run_command(demo, "settings mute=frozen,skipped,let_go,at_risk,misfits,win_back,actions,plans")
     summary = run_weekly(demo.engine, demo.playbook, kind="reps", clock=clock, dry_run=True)
     assert "alice" in summary.nothing_to_say and "alice" not in [r for r, _ in summary.previews]

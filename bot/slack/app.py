@@ -3,7 +3,7 @@ after the ack, with database work on worker threads. Every listener does the sam
 find out who is speaking, call the registry, and show its reply (templates/slack) where the user
 expects it. What a button means is decided by the handler it calls, never here. The listeners
 live by entry kind: commands.py (commands, mentions, card buttons), checklists.py, modals.py,
-home.py; base.py holds what they share."""
+plans.py (account plans' forms, buttons and export), home.py; base.py holds what they share."""
 from __future__ import annotations
 
 import asyncio
@@ -25,6 +25,7 @@ from bot.slack.client import SlackSettings, make_web_client
 from bot.slack.commands import CommandListeners
 from bot.slack.home import HomeListeners
 from bot.slack.modals import ModalListeners
+from bot.slack.plans import PlanListeners
 from handlers.conversations import forget_old_events
 from playbook.config import Playbook
 
@@ -46,7 +47,7 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class SlackShell(CommandListeners, ChecklistListeners, ModalListeners, HomeListeners):
+class SlackShell(CommandListeners, ChecklistListeners, PlanListeners, ModalListeners, HomeListeners):
     """The Slack channel of Gare: a Bolt AsyncApp plus what it needs to reach the store."""
 
     def __init__(self, engine: Engine, playbook: Playbook, settings: SlackSettings,
@@ -135,6 +136,12 @@ class SlackShell(CommandListeners, ChecklistListeners, ModalListeners, HomeListe
         bolt.view("gare_snooze_modal")(listener(self.on_snooze_submit))
         bolt.view("gare_gate_modal")(listener(self.on_gate_submit))
         bolt.view("gare_decide_modal")(listener(self.on_decide_submit))
+        bolt.action("gare_plan_edit")(listener(self.on_plan_edit))
+        bolt.action("gare_plan_modal")(listener(self.on_plan_form_button))
+        bolt.action("gare_plan_task_done")(listener(self.on_plan_task_done))
+        bolt.action("gare_plan_review_close")(listener(self.on_plan_review_close))
+        bolt.action("gare_plan_export")(listener(self.on_plan_export))
+        bolt.view("gare_plan_modal")(listener(self.on_plan_form_submit))
 
         async def ignore(ack):  # thread messages we are not mentioned in
             return None

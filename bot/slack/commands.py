@@ -30,6 +30,9 @@ class CommandListeners(ShellBase):
             return
         if reply.ok and reply.template == "checklist":
             await self._refresh_checklists(ctx, reply.data, answered_by=ctx.actor)
+        if reply.ok and reply.template == "plan_export":
+            await self._upload_plan(body, ctx, reply, body.get("channel_id"))
+            return
         await self._answer(body, ctx, reply, command=text)
 
     async def on_mention(self, event: dict, client, **_) -> None:
@@ -48,6 +51,9 @@ class CommandListeners(ShellBase):
             return
         if reply.ok and reply.template == "checklist":
             await self._refresh_checklists(ctx, reply.data, answered_by=ctx.actor)
+        if reply.ok and reply.template == "plan_export":
+            await self._upload_plan({"user_id": event.get("user")}, ctx, reply, channel, thread_ts=reply_ts)
+            return
         try:
             await post_message(client, channel, await self._rendered(ctx, reply), thread_ts=reply_ts)
         except SlackApiError as exc:
