@@ -336,6 +336,8 @@ class TeamsConversation(SQLModel, table=True):
     team_id: Optional[str] = Field(default=None, max_length=200)   # channel: its team
     reference: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     active: bool = True                              # False once the bot was removed from it
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
 
 
 # --- Account plans (seed 003) -------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy import event, func
 from sqlmodel import select
 
 from bot.render import render
-from handlers import digest
+from handlers import digest, manager_digest, rep_nudge
 from handlers.demo import load_demo_data
 from handlers.people import console_context
 from handlers.registry import run
@@ -308,14 +308,14 @@ def _nudge(demo, rep):
     engine, playbook = demo
     ctx = Context(engine=engine, playbook=playbook, actor="gare", language="en", clock=lambda: NOW)
     with session_scope(engine) as s:
-        return digest.rep_nudge_data(s, ctx, rep, digest.rep_settings(s).get(rep))
+        return rep_nudge.rep_nudge_data(s, ctx, rep, digest.rep_settings(s).get(rep))
 
 
 def _digest(demo, manager):
     engine, playbook = demo
     ctx = Context(engine=engine, playbook=playbook, actor="gare", language="en", clock=lambda: NOW)
     with session_scope(engine) as s:
-        return digest.manager_digest_data(s, ctx, manager)
+        return manager_digest.manager_digest_data(s, ctx, manager)
 
 
 def test_the_nudge_lists_plan_tasks_due_this_week_and_overdue_and_reviews_due(demo):

@@ -18,7 +18,7 @@ from handlers.demo import load_demo_data
 from handlers.reply import Context, Reply
 from playbook.words import COMMAND_WORDS, KEYWORDS
 from store.database import session_scope
-from store.models import Account, Deal, StageVisit
+from store.models import Account, AccountPlan, Deal, PlanTask, StageVisit
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +179,8 @@ def test_no_reply_mixes_languages(engine, playbook):
     _world(engine, playbook)
     with session_scope(engine) as s:
         names = list(s.exec(select(Account.name))) + list(s.exec(select(Deal.name)))
+        # what people wrote in plans is theirs, in whatever language they wrote it
+        names += [t for t in s.exec(select(PlanTask.text)) if t] + [g for g in s.exec(select(AccountPlan.goal)) if g]
     names = sorted(set(names) | {"alice", "bruno", "chloe", "david", "emma", "farid", "claire", "hugo", "sophie"},
                    key=len, reverse=True)
     problems = []

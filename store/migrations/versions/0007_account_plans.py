@@ -2,7 +2,7 @@
 rivals, five forces, KPI targets and values, tasks and reviews
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 """
 from alembic import op
 import sqlalchemy as sa

@@ -1,7 +1,7 @@
 """owners' decisions on flagged accounts; an outbox for messages a change owes (nurture handover)
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 from alembic import op
 import sqlalchemy as sa
