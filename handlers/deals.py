@@ -2,20 +2,22 @@
 `deal <name> nurture [reason]`, `deals frozen|skipped [owner]` and `stages`."""
 from __future__ import annotations
 
-from playbook.words import fold
+from playbook.words import AUTO_WORDS, DEAL_SETTABLE_ALIASES, EMPTY_WORDS, NO_PROFILE_WORDS, TODAY_WORDS, fold
 from playbook.assessment import time_deal
 from playbook.config import localized
 from playbook.money import home_total, totals
 from playbook.stage_aging import frozen_deals, skipped_deals
 from handlers.reply import Context, Refusal, Reply
+from handlers.rep_nudge import frozen_row, tiers_of
 from handlers.records import (
-    checklist_assessment, deal_data, list_owners, open_deals_timed, resolve_deal, stage_label,
+    checklist_assessment, deal_data, kind_label, list_owners, open_deals_timed, resolve_deal, stage_label,
 )
 from playbook.method import needs_gate_confirmation
 from store import queries
 from store.database import session_scope
 from store.models import Account, OutboxMessage, StageVisit, utcnow
 from store.queries import jsonable
+from store.values import ValueProblem, parse_date, parse_number, within_limits
 
 OVERDUE_SHOWN = 20  # open deals past their close date listed under the frozen ones
 
@@ -29,6 +31,11 @@ def _one(session, ctx: Context, deal) -> dict:
                             left_at=ctx.local(h["left_at"])) for h in timing.history]
     spec = ctx.playbook.stage(deal.stage)
     data["stuck_after_days"] = spec.stuck_after_days if spec else None
+    if timing.state == "stuck" and deal.status == "open":
+        # A frozen renewal or expansion (or a top-tier deal) calls for the manager, not nurture.
+        tier = tiers_of(session, ctx, [account.id]).get(account.id) if account else None
+        row = frozen_row(ctx, deal, timing, data["account"], tier)
+        data.update(treatment=row["treatment"], advice=row["advice"])
     return data
 
 
@@ -236,3 +243,77 @@ def deal_snooze(ctx: Context, deal: str, until, reason: str | None = None) -> Re
         data = _one(session, ctx, d)
         data["unchanged"] = unchanged
         return Reply("deal_snooze", data)
+
+
+# What chat may change on a deal; the stage has its own command (its history matters), the
+# owner comes from the CRM.
+DEAL_SETTABLE = ("kind", "amount", "currency", "close_date")
+
+
+def deal_set(ctx: Context, deal: str, changes: dict[str, str]) -> Reply:
+    """Changes a deal's kind (new business, renewal, expansion: it decides whether a frozen deal
+    is escalated or nurtured), amount, currency or close date; all or nothing, audited."""
+    parsed = {field: _deal_value(ctx, field, raw) for field, raw in _deal_fields(changes).items()}
+    with session_scope(ctx.engine) as session:
+        d = resolve_deal(session, deal, ctx)
+        ctx.require("change", owner=d.owner)
+        diff = {f: [getattr(d, f), v] for f, v in parsed.items() if getattr(d, f) != v}
+        if diff:
+            for field, (_old, new) in diff.items():
+                setattr(d, field, new)
+            d.updated_at = utcnow()
+            session.add(d)
+            queries.audit(session, ctx.who, "deal", "update", entity_id=d.id, entity_name=d.name, changes=diff)
+            session.flush()
+        data = _one(session, ctx, d)
+        data["changes"] = [{"field": f, "old": _shown(ctx, f, old, d), "new": _shown(ctx, f, new, d)}
+                           for f, (old, new) in diff.items()]
+        return Reply("deal_set", data)
+
+
+def _deal_fields(changes: dict[str, str]) -> dict[str, str]:
+    out = {}
+    for key, raw in changes.items():
+        field = DEAL_SETTABLE_ALIASES.get(fold(key).replace(" ", "_"), fold(key))
+        if field not in DEAL_SETTABLE:
+            raise Refusal("unknown_field", field=key, suggestions=queries.closest(key, list(DEAL_SETTABLE)),
+                          known=list(DEAL_SETTABLE))
+        out[field] = raw
+    return out
+
+
+def _deal_value(ctx: Context, field: str, raw: str):
+    """A value typed in chat for a deal field, or a polite refusal saying what was expected."""
+    from store.imports.deals import currency_code
+
+    raw = raw.strip()
+    empty = raw == "" or fold(raw) in EMPTY_WORDS
+    try:
+        if field == "kind":
+            if empty or fold(raw) in AUTO_WORDS + NO_PROFILE_WORDS:
+                return None
+            kind = ctx.playbook.find_deal_kind(raw)
+            if kind is None:
+                raise ValueProblem("bad_choice", " | ".join(
+                    kind_label(ctx, k.id).lower() for k in ctx.playbook.deal_kinds))
+            return kind
+        if empty:
+            return None
+        if field == "amount":
+            return within_limits("amount", parse_number(raw))
+        if field == "currency":
+            return currency_code(raw)
+        if fold(raw) in TODAY_WORDS:
+            return ctx.today()
+        return parse_date(raw, ctx.playbook.tz)
+    except ValueProblem as problem:
+        raise Refusal("bad_value", field=field, value=raw, expected=problem.expected) from None
+
+
+def _shown(ctx: Context, field: str, value, d):
+    """A changed value as the reader sees it: a kind by its name, an amount with its currency."""
+    if field == "kind":
+        return kind_label(ctx, value) if value else None
+    if field == "amount" and value is not None:
+        return {"amount": value, "currency": d.currency or ctx.playbook.currency}
+    return value

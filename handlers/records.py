@@ -177,6 +177,12 @@ def stage_label(ctx: Context, stage_id: str | None) -> str | None:
     return localized(stage.name, ctx.language) if stage else stage_id
 
 
+def kind_label(ctx: Context, kind: str | None) -> str | None:
+    """A deal kind's name in the reader's language (Renewal, Renouvellement)."""
+    spec = ctx.playbook.deal_kind(kind)
+    return localized(spec.name, ctx.language) if spec else None
+
+
 def deal_data(ctx: Context, deal: Deal, timing: DealTiming, account_name: str | None) -> dict[str, Any]:
     """The deal as every surface shows it: stage time against the standard, and its state. When
     the CRM never said when the deal entered its stage, the timing is `estimated` from its
@@ -189,6 +195,7 @@ def deal_data(ctx: Context, deal: Deal, timing: DealTiming, account_name: str | 
         "owner": deal.owner,
         "status": deal.status,
         "kind": deal.kind,
+        "kind_name": kind_label(ctx, deal.kind),
         "amount": deal.amount,
         "currency": deal.currency or ctx.playbook.currency,
         "close_date": deal.close_date,

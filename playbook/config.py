@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from playbook.rules import Node
-from playbook.words import PROFILE_NAMES, fold, name_key
+from playbook.words import DEAL_KIND_OF, PROFILE_NAMES, fold, name_key
 
 LANGUAGES = ("en", "fr")
 PLATFORMS = ("slack", "teams")  # the chat platforms the weekly messages can go out on
@@ -332,6 +332,16 @@ class Playbook:
 
     def deal_kind(self, kind_id: str | None) -> DealKind | None:
         return next((k for k in self.deal_kinds if k.id == kind_id), None)
+
+    def find_deal_kind(self, text: str) -> str | None:
+        """A deal kind's id from its id, its name in either language, or a CRM's word for it
+        ("Existing Business", "upsell", "renouvellement")."""
+        key = name_key(text)
+        for spec in self.deal_kinds:
+            if key in (name_key(spec.id.replace("_", " ")), *(name_key(n) for n in spec.name.values())):
+                return spec.id
+        found = DEAL_KIND_OF.get(key)
+        return found if self.deal_kind(found) else None
 
     def stage_for(self, stage_id: str | None, kind: str | None = None) -> Stage | None:
         """The stage with the standard time of this kind of deal (a renewal may have its own)."""

@@ -86,6 +86,13 @@ SETTABLE_ALIASES = {
     "dernier_contact": "last_contact", "valeur_vie": "lifetime_value", "ltv": "lifetime_value",
     "profil": "profile", "niveau": "tier",
 }
+# A deal's fields as chat may name them (folded, spaces as underscores).
+DEAL_SETTABLE_ALIASES = {
+    "type": "kind", "deal_type": "kind", "opportunity_type": "kind", "nature": "kind", "genre": "kind",
+    "type_d_affaire": "kind", "montant": "amount", "value": "amount", "valeur": "amount",
+    "devise": "currency", "close": "close_date", "closing_date": "close_date", "close_date": "close_date",
+    "date_de_cloture": "close_date", "cloture": "close_date", "echeance": "close_date",
+}
 # An owner's decision on an account to let go.
 DECISION_WORDS = {
     "end": "end", "let_go": "end", "letgo": "end", "terminate": "end", "fin": "end", "terminer": "end",
@@ -213,7 +220,7 @@ ROLE_OF = {word: role for role, words in ROLE_WORDS.items() for word in (role, *
 # "Existing Business" (internal values newbusiness, existingbusiness).
 DEAL_KINDS = ("new_business", "renewal", "expansion")
 DEAL_KIND_WORDS: dict[str, tuple[str, ...]] = {
-    "new_business": ("new business", "newbusiness", "new customer", "new logo", "new", "nouveau client",
+    "new_business": ("new business", "newbusiness", "new customer", "new logo", "new", "nouveau", "nouveau client",
                      "nouvelle affaire", "new customer new business"),
     "renewal": ("renewal", "renewals", "existing customer renewal", "existing customer replacement", "replacement",
                 "renouvellement", "existing business renewal", "existing customer downgrade", "downgrade"),

@@ -48,7 +48,10 @@ DASH = "\u2013"  # "Northwind Logistics – Renewal 2027"
 
 ACCOUNT_COLUMNS = ("owner", "status", "industry", "region", "sector", "annual_revenue", "employees", "margin_pct",
                    "exec_sponsor", "last_contact", "lifetime_value")
-DEAL_COLUMNS = ("owner", "stage", "amount", "close_date", "status", "nurture_reason")
+DEAL_COLUMNS = ("owner", "stage", "kind", "amount", "close_date", "status", "nurture_reason")
+# What each demo deal is, by its label: renewals and add-ons are escalated when frozen, not nurtured.
+KIND_OF_LABEL = {"Renewal": "renewal", "Contract renewal": "renewal", "Expansion": "expansion",
+                 "Analytics add-on": "expansion", "Reporting add-on": "expansion"}
 
 
 # --- plain data ------------------------------------------------------------------------------
@@ -92,6 +95,7 @@ class DemoDeal:
     amount: float | None
     close_date: date | None
     status: str
+    kind: str = "new_business"
     nurture_reason: str | None = None
     visits: list[DemoVisit] = field(default_factory=list)
     boxes: dict[str, bool] = field(default_factory=dict)
@@ -483,7 +487,7 @@ def generate_demo(playbook: Playbook, today: date) -> DemoData:
             deal = DemoDeal(
                 name=f"{name} {DASH} {_label_year(plan, close, base)}", account=name, owner=deal_owner,
                 stage=stages[plan.stage].id, amount=_round(max(plan.amount, 2000), 500), close_date=close,
-                status=plan.status, visits=visits,
+                status=plan.status, visits=visits, kind=KIND_OF_LABEL.get(plan.label, "new_business"),
                 nurture_reason=extra.get("nurture_reason", NURTURE_REASONS[0]) if plan.status == "nurture" else None,
             )
             # Reps answered the success boxes on their late-stage deals at accounts that fit well.

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from handlers import manager_digest, rep_nudge
 from handlers.people import console_context
+from bot.render import render
 from handlers.registry import run
 from fake_slack import wait_for
 from slack_harness import NOW, all_text, find
@@ -166,6 +167,47 @@ def test_a_frozen_deal_of_a_tier_1_account_is_escalated_not_nurtured(rig):
     renewals_escalate = replace(rig.playbook, tiers=replace(rig.playbook.tiers, treatment={}))
     assert renewals_escalate.frozen_treatment("renewal", 3) == "escalate"
     assert renewals_escalate.frozen_treatment("new_business", 1) == "nurture"
+
+
+def test_the_demo_renewals_are_renewals_and_a_frozen_one_goes_to_the_manager(rig):
+    """A frozen renewal of a tier-3 account is escalated by its kind, in the deal view and the digest."""
+    with session_scope(rig.engine) as s:
+        kinds = {d.name: d.kind for d in s.exec(select(Deal))}
+    assert {k for n, k in kinds.items() if "Renewal" in n} == {"renewal"}
+    assert {k for n, k in kinds.items() if "Expansion" in n} == {"expansion"}
+    with session_scope(rig.engine) as s:
+        digest = manager_digest.manager_digest_data(s, as_(rig, "claire"), "claire")
+    renewal = next(d for d in digest["needs_you"] if d["kind"] == "renewal" and d["tier"] != 1)
+    view = run(as_(rig, "claire"), f"deal {renewal['deal']}")
+    assert view.data["treatment"] == "escalate"
+    text = render(view, language="en")
+    assert "calls for your manager, not for marketing nurture" in text and "Kind: Renewal" in text
+
+
+def test_a_rep_sets_a_deals_kind_in_chat_and_its_frozen_treatment_follows(rig):
+    pilot = "Ironbridge Manufacturing – Pilot"   # frozen, new business: nurture
+    assert run(as_(rig, "bruno"), f"deal {pilot}").data["treatment"] == "nurture"
+    refused = run(as_(rig, "bruno", "fr"), f"affaire {pilot} modifier type=truc montant=5")
+    assert refused.data["error"] == "bad_value" and "renouvellement" in render(refused, language="fr")
+    assert run(as_(rig, "alice"), f"deal {pilot} set kind=renewal").data["error"] == "not_allowed"
+    with session_scope(rig.engine) as s:
+        deal = s.exec(select(Deal).where(Deal.name == pilot)).one()
+        assert (deal.kind, deal.amount) == ("new_business", 21_000)
+    saved = run(as_(rig, "bruno", "fr"), f"affaire {pilot} modifier type=renouvellement montant=25000 clôture=2027-01-31")
+    assert saved.template == "deal_set" and saved.data["treatment"] == "escalate"
+    text = render(saved, language="fr")
+    plain = text.replace("\u202f", " ").replace("\xa0", " ")
+    assert "Type: Nouvelle affaire → Renouvellement" in plain and "Montant: 21 000 € → 25 000 €" in plain
+    with session_scope(rig.engine) as s:
+        deal = s.exec(select(Deal).where(Deal.name == pilot)).one()
+        assert (deal.kind, deal.amount, str(deal.close_date)) == ("renewal", 25_000, "2027-01-31")
+        audit = s.exec(select(AuditRecord).where(AuditRecord.entity_name == pilot)).all()[-1]
+        assert audit.changes["kind"] == ["new_business", "renewal"]
+    with session_scope(rig.engine) as s:
+        nudge = rep_nudge.rep_nudge_data(s, as_(rig, "bruno"), "bruno", None)
+    assert {d["deal"]: d["treatment"] for d in nudge["frozen"]}[pilot] == "escalate"
+    again = run(as_(rig, "bruno"), f"deal {pilot} set type=Renewal")
+    assert again.template == "deal_set" and again.data["changes"] == []
 
 
 def test_each_tier_sets_the_cadence_of_the_common_actions(rig):

@@ -63,7 +63,7 @@ def test_help_lists_every_command_and_a_topic_lists_only_its_own():
     assert {c["name"] for c in ctx_data["commands"]} == {c.name for c in registry.COMMANDS}
     deal = registry.help_(_bare_context(), "affaire").data
     assert deal["topic"] == "deal" and {c["name"] for c in deal["commands"]} == {
-        "deal", "deal_stage", "deal_nurture", "deal_snooze"}
+        "deal", "deal_set", "deal_stage", "deal_nurture", "deal_snooze"}
 
 
 def _bare_context():
