@@ -57,7 +57,7 @@ KEYWORDS: dict[str, dict[str, tuple[str, ...]]] = {
     "frozen": {"en": ("frozen", "stuck"), "fr": ("gelees", "gelee", "bloquees", "bloquee")},
     "skipped": {"en": ("skipped",), "fr": ("sautees", "sautee", "brulees", "brulee")},
     "confirm": {"en": ("confirm", "anyway"), "fr": ("confirmer", "forcer")},
-    "decide": {"en": ("decide", "decision"), "fr": ("decider",)},
+    "decide": {"en": ("decide", "decision"), "fr": ("decider", "decision")},
     # Account plans.
     "goal": {"en": ("goal", "objective"), "fr": ("objectif", "but")},
     "review": {"en": ("review",), "fr": ("revue", "bilan")},
@@ -262,4 +262,4 @@ def first_word(table: dict[str, dict[str, tuple[str, ...]]], family: str, langua
 # The French command words as people write them (the tables above are folded).
 ACCENTED = {"etapes": "étapes", "etape": "étape", "reglages": "réglages", "adequation": "adéquation",
             "gelees": "gelées", "sautees": "sautées", "decocher": "décocher", "opportunite": "opportunité",
-            "quisuisje": "qui suis-je", "tache": "tâche", "reponse": "réponse"}
+            "quisuisje": "qui suis-je", "tache": "tâche", "reponse": "réponse", "decider": "décider"}
