@@ -4,6 +4,7 @@ grammar accepts is known to `help`, and every reply a command can return renders
 surface in both languages, as does every refusal the handlers can raise."""
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ from bot.render import SURFACES, TEMPLATES, environment, render
 from handlers import registry
 from handlers.manager_digest import manager_digest_data
 from handlers.demo import load_demo_data
+from handlers.directory import check
 from handlers.reply import Context, Reply
 from playbook.words import COMMAND_WORDS, KEYWORDS
 from store.database import session_scope
@@ -125,6 +127,20 @@ def test_every_declared_reply_has_a_template_on_every_surface(surface):
         for reply in (*command.replies, "error"):
             assert (TEMPLATES / "text" / f"{reply}.txt.j2").is_file(), reply
             assert (TEMPLATES / surface / f"{reply}.{ext}.j2").is_file(), f"{reply} has no {surface} template"
+
+
+def test_the_terminals_own_replies_reach_a_chat_as_their_text(engine, playbook, caplog):
+    """Replies only the terminal returns today (demo, people check, export) still have chat
+    templates: should one reach Slack or Teams, it says what the terminal says, not a fallback."""
+    ctx = Context(engine=engine, playbook=playbook, actor="alice", owner="alice", language="fr", clock=lambda: NOW)
+    replies = [load_demo_data(ctx), check(ctx), Reply("export_done", {"kind": "accounts", "rows": 68})]
+    for reply in replies:
+        text = render(reply, language="fr").strip()
+        first = text.splitlines()[0]
+        for surface in CHAT_SURFACES:
+            out = json.dumps(render(reply, surface=surface, language="fr"), ensure_ascii=False)
+            assert first.replace('"', '\\"') in out, (reply.template, surface)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]  # no fallback was needed
 
 
 def _refusal_codes() -> set[str]:
