@@ -317,9 +317,11 @@ def claim_event(session: Session, platform: str, kind: str, identity: str, now, 
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     else:
         from sqlalchemy.dialects.sqlite import insert
-    inserted = session.execute(insert(HandledEvent).values(platform=platform, key=key, kind=kind, claimed_at=now)
-                               .on_conflict_do_nothing(index_elements=["platform", "key"])).rowcount
-    if inserted == 1:
+    table = HandledEvent.__table__
+    inserted = session.connection().execute(
+        insert(table).values(platform=platform, key=key, kind=kind, claimed_at=now)
+        .on_conflict_do_nothing(index_elements=["platform", "key"]).returning(table.c.id)).first()
+    if inserted is not None:
         return True
     if window is None:
         return False
