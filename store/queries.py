@@ -376,10 +376,23 @@ def chat_user(session: Session, platform: str, chat_id: str):
 
 
 def save_chat_user(session: Session, platform: str, chat_id: str, **fields: Any):
-    """Insert or update what the platform said about a chat user (e-mail, name, language, flags)."""
+    """Insert or update what the platform said about a chat user (e-mail, name, language, flags).
+    Two server processes may meet the same new user at once: the second insert finds the
+    first one's row and updates it."""
+    from sqlalchemy.exc import IntegrityError
+
     from store.models import ChatUser
 
-    row = chat_user(session, platform, chat_id) or ChatUser(platform=platform, chat_id=chat_id)
+    row = chat_user(session, platform, chat_id)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = ChatUser(platform=platform, chat_id=chat_id, **fields)
+                session.add(row)
+                session.flush()
+            return row
+        except IntegrityError:
+            row = chat_user(session, platform, chat_id)
     for name, value in fields.items():
         setattr(row, name, value)
     session.add(row)
