@@ -1,6 +1,6 @@
 """Slash commands through `gare serve`, against a bare Bolt app served the same way.
 
-    .venv/bin/python benchmarks/bench_serve.py [--db URL] [--users 16] [--seconds 30] [--processes 1]
+    .venv/bin/python benchmarks/bench_serve.py [--db URL] [--users 16] [--seconds 30] [--commands ...]
 
 Everything runs on 127.0.0.1. Two servers are started as child processes, one after the other:
 - a bare Bolt app: slack-bolt's AsyncApp whose only listener acks `/gare`, behind the same
@@ -19,8 +19,9 @@ reach the stand-in, and sends the next one. Measured per server, after a warm-up
 
 The commands are read from the database (its accounts, deals and directory), so the benchmark runs
 on the demo data (loaded when the database has no account) and on a large seeded book alike.
-Without --db, a fresh SQLite file with the demo data is used. `run(...)` returns the figures as a
-dict; the command line prints them, and writes them as JSON with --json FILE."""
+Without --db, a fresh SQLite file with the demo data is used. `measure(...)` returns the figures
+as a dict; the command line prints them (and writes them as JSON with --json FILE); `run(url,
+results)` is the suite's entry point (benchmarks/README.md), appending them to results["figures"]."""
 from __future__ import annotations
 
 import argparse
@@ -160,7 +161,7 @@ class Server:
         raise RuntimeError("the server did not start")
 
     def pids(self) -> list[int]:
-        """The server and its worker processes (gare serve --processes N forks them)."""
+        """The server and any child processes it started."""
         found, todo = [], [self.process.pid]
         while todo:
             pid = todo.pop()
@@ -342,8 +343,8 @@ def busy_reply_text() -> str:
     return render(Reply("error", {"error": "busy"}, ok=False), language="en").strip().splitlines()[0][:40]
 
 
-async def _run(db: str, users: int, seconds: float, warmup: float, processes: int, bare: bool,
-               commands: tuple[str, ...]) -> dict:
+async def _run(db: str, users: int, seconds: float, warmup: float, bare: bool,
+               commands: tuple[str, ...], config: str | None) -> dict:
     people, accounts, deals = book(db, users)
     texts = command_texts(commands, accounts, deals)
     standin = StandIn(people)
@@ -355,7 +356,7 @@ async def _run(db: str, users: int, seconds: float, warmup: float, processes: in
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MICROSOFT", "GARE_TEAMS"))}
     env.update(SLACK_SIGNING_SECRET=SECRET, SLACK_BOT_TOKEN=TOKEN, SLACK_API_URL=standin.url + "/api/",
                GARE_LOG_LEVEL=os.environ.get("GARE_LOG_LEVEL", "WARNING"), PYTHONUNBUFFERED="1")
-    result: dict = {"db": db.split("@")[-1], "users": users, "seconds": seconds, "processes": processes,
+    result: dict = {"db": db.split("@")[-1], "users": users, "seconds": seconds,
                     "commands": list(commands), "accounts_sampled": len(accounts)}
     busy = busy_reply_text()
     ids = list(people)
@@ -374,9 +375,8 @@ async def _run(db: str, users: int, seconds: float, warmup: float, processes: in
             finally:
                 server.stop()
         port = free_port()
-        argv = [sys.executable, "-m", "bot", "--db", db, "serve", "--host", "127.0.0.1", "--port", str(port)]
-        if processes > 1:
-            argv += ["--processes", str(processes)]
+        argv = [sys.executable, "-m", "bot", "--db", db] + (["--config", config] if config else []) + [
+            "serve", "--host", "127.0.0.1", "--port", str(port)]
         server = Server(argv, port, env)
         try:
             await server.ready()
@@ -397,19 +397,46 @@ async def _run(db: str, users: int, seconds: float, warmup: float, processes: in
     return result
 
 
-def run(db: str | None = None, *, users: int = 16, seconds: float = 30.0, warmup: float = 5.0, processes: int = 1,
-        bare: bool = True, commands: tuple[str, ...] | list[str] = DEFAULT_COMMANDS) -> dict:
+def measure(db: str | None = None, *, users: int = 16, seconds: float = 30.0, warmup: float = 5.0,
+            bare: bool = True, commands: tuple[str, ...] | list[str] = DEFAULT_COMMANDS,
+            config: str | None = None) -> dict:
     """The benchmark, as a dict of figures. Without `db`, a fresh SQLite file with the demo data."""
     with tempfile.TemporaryDirectory() as tmp:
-        return asyncio.run(_run(db or f"sqlite:///{tmp}/gare.db", users, seconds, warmup, processes, bare,
-                                tuple(commands)))
+        return asyncio.run(_run(db or f"sqlite:///{tmp}/gare.db", users, seconds, warmup, bare,
+                                tuple(commands), config))
+
+
+def run(engine_url: str, results: dict) -> None:
+    """The suite's entry point (benchmarks/README.md): issue 10's targets 3 and 4 for gare serve."""
+    users, seconds = 16, 30.0
+    found = measure(engine_url, users=users, seconds=seconds, config=results.get("config"))
+    gare, bare = found["gare"], found["bare_bolt"]
+    command = f"python benchmarks/bench_serve.py --db URL --users {users} --seconds {seconds:g}"
+    note = f"{users} closed-loop users on loopback, {seconds:g} s after a 5 s warm-up, commands: " + \
+        "; ".join(found["commands"])
+
+    def figure(name, value, unit, target=None, met=None):
+        results["figures"].append({"benchmark": "serve", "name": name, "value": value, "unit": unit,
+                                   "target": target, "met": met, "command": command, "note": note})
+    figure("bare Bolt, acknowledgements", bare["ack_rate"], "/s")
+    figure("gare serve, answers", gare["answer_rate"], "/s")
+    figure("answers / bare Bolt acknowledgements", found.get("ratio"), "x", ">= 0.8",
+           None if found.get("ratio") is None else found["ratio"] >= 0.8)
+    p99 = gare["answer"]["p99_ms"]
+    figure("answer visible, p99", p99, "ms", "< 1 s", None if p99 is None else p99 < 1000)
+    figure("acknowledgement, p99", gare["ack"]["p99_ms"], "ms")
+    figure("answers or acks over 3 s", gare["over_3s"] + gare["missing"], "", "0",
+           gare["over_3s"] + gare["missing"] == 0)
+    figure("busy replies", gare["busy"], "")
+    peak = max(gare["peak_rss_mb"] or [0])
+    figure("gare serve peak RSS", peak, "MB", "<= 300 MB", peak <= 300)
 
 
 def report(result: dict) -> str:
     def fmt(x):
         return "-" if x is None else f"{x:.0f}" if x >= 10 else f"{x:.1f}"
     lines = [f"database {result['db']}, {result['users']} users, {result['seconds']} s measured, "
-             f"{result['processes']} gare process(es)"]
+             "one gare serve process"]
     if "bare_bolt" in result:
         b = result["bare_bolt"]
         lines.append(f"bare Bolt  ack {b['ack_rate']:7.1f}/s   ack p50 {fmt(b['ack']['p50_ms'])} ms  "
@@ -436,14 +463,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--processes", type=int, default=1, help="gare serve --processes N")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare Bolt reference")
     parser.add_argument("--commands", help="';'-separated commands; {account}, {deal}, {typo} are filled in")
+    parser.add_argument("--config", help="the playbook gare serve uses (default: its own lookup)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args()
     commands = tuple(c.strip() for c in args.commands.split(";")) if args.commands else DEFAULT_COMMANDS
-    result = run(args.db, users=args.users, seconds=args.seconds, warmup=args.warmup, processes=args.processes,
-                 bare=not args.no_bare, commands=commands)
+    result = measure(args.db, users=args.users, seconds=args.seconds, warmup=args.warmup,
+                     bare=not args.no_bare, commands=commands, config=args.config)
     print(report(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
