@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from bot.charts import digest_chart
 from bot.nudges import DeliveryFailed
 from bot.render import render
-from bot.slack.client import SlackSettings, make_web_client, post_reply, settings_from_environment
+from bot.slack.client import SlackSettings, make_web_client, post_reply, settings_from_environment, slack_error
 from bot.slack.people import PLATFORM, lookup_by_email
 from handlers.directory import Recipient
 from handlers.people import identify
@@ -99,7 +99,7 @@ class SlackCourier:
                 await self.client.files_upload_v2(channel=channel, thread_ts=ts, file=chart,
                                                   filename="gare-digest.png", title=title)
             except SlackApiError as exc:  # the text already went out; the chart is a bonus
-                log.warning("chart upload failed for %s: %s", recipient.owner, exc.response.get("error"))
+                log.warning("chart upload failed for %s: %s", recipient.owner, slack_error(exc))
         return channel, ts
 
     def deliver(self, recipient: Recipient, reply: Reply, language: str,
@@ -107,7 +107,7 @@ class SlackCourier:
         try:
             return self._run(self._deliver(recipient, reply, language, chart))
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or exc.response.status_code)
+            error = str(slack_error(exc) or exc.response.status_code)
             raise DeliveryFailed(error, permanent=error in PERMANENT) from None
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from bot.slack.client import post_reply
+from bot.slack.client import message_for, post_message, slack_error
 from handlers.reply import Reply
 from playbook.config import Playbook
 from store.database import session_scope
@@ -58,10 +58,12 @@ async def deliver_outbox(engine: Engine, playbook: Playbook, client: AsyncWebCli
     for row in rows:
         reply = Reply(row.kind, row.data)
         try:
-            ts = await post_reply(client, row.channel, reply, language=row.language or playbook.language,
-                                  currency=playbook.currency)
+            # Rendered off the event loop, like every reply of the server.
+            message = await asyncio.to_thread(message_for, reply, language=row.language or playbook.language,
+                                              currency=playbook.currency)
+            ts = await post_message(client, row.channel, message)
         except SlackApiError as exc:
-            error = str(exc.response.get("error") or exc.response.status_code)[:200]
+            error = str(slack_error(exc) or exc.response.status_code)[:200]
             status = "failed" if row.attempts + 1 >= MAX_ATTEMPTS else "pending"
             log.warning("outbox message %s not delivered (%s): %s", row.id, status, error)
             await asyncio.to_thread(_finish, engine, row.id, status=status, error=error)

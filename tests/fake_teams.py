@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
+
+from fake_slack import _wait_for_gate
 
 APP_ID = "9b2c4c1e-5f6a-4b7c-8d9e-0a1b2c3d4e5f"
 APP_PASSWORD = "test-client-secret"
@@ -87,6 +90,7 @@ class FakeConnector:
         self.keys_delay = 0.0
         self.key_fetches = 0
         self._ids = itertools.count(1)
+        self.held: dict[str, threading.Event] = {}
 
     # --- scripting -------------------------------------------------------------------------
     def fail_next(self, kind: str, status: int, *, retry_after: int | None = None, code: str | None = None) -> None:
@@ -94,6 +98,12 @@ class FakeConnector:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         body = {"error": {"code": code or f"Http{status}", "message": "scripted by the test"}}
         self.scripted.setdefault(kind, []).append((status, body, headers))
+
+    def hold(self, kind: str) -> threading.Event:
+        """Calls of this kind ("member": a roster lookup) wait until the event is set: a slow
+        Bot Connector."""
+        gate = self.held[kind] = threading.Event()
+        return gate
 
     def of(self, kind: str) -> list[Call]:
         return [c for c in self.calls if c.kind == kind]
@@ -125,6 +135,7 @@ class FakeConnector:
     async def member(self, request: web.Request) -> web.Response:
         conversation, member_id = request.match_info["conversation"], request.match_info["member"]
         self.calls.append(Call("member", conversation, member_id, None, dict(request.headers)))
+        await _wait_for_gate(self.held.get("member"))
         failure = self._scripted("member")
         if failure is not None:
             return failure

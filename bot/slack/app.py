@@ -19,7 +19,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.response import BoltResponse
 from sqlalchemy.engine import Engine
 
-from bot.workpool import WorkPool
+from bot.workpool import Busy, WorkPool
 from bot.slack.checklists import ChecklistListeners
 from bot.slack.client import SlackSettings, make_web_client
 from bot.slack.commands import CommandListeners
@@ -100,10 +100,14 @@ class SlackShell(CommandListeners, ChecklistListeners, PlanListeners, ModalListe
 
         def listener(method):
             # Bolt passes arguments by the names a function declares; a bound method would
-            # declare `self` too, so each listener is wrapped in a plain function.
+            # declare `self` too, so each listener is wrapped in a plain function. A listener the
+            # full pool refuses (Busy, raised before any change) is answered "busy" here.
             async def call(ack, body, client, respond, action, view, event):
-                return await method(ack=ack, body=body, client=client, respond=respond, action=action, view=view,
-                                    event=event)
+                try:
+                    return await method(ack=ack, body=body, client=client, respond=respond, action=action,
+                                        view=view, event=event)
+                except Busy:
+                    await self._answer_busy(ack, body)
             call.__name__ = method.__name__
             return call
 

@@ -4,10 +4,13 @@ the once-only claims that make redeliveries and double clicks count once."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any, Callable
 
+import aiohttp
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 from sqlalchemy.engine import Engine
 
@@ -15,11 +18,11 @@ from bot.nudges import worker_id
 from bot.outbox import deliver_outbox
 from bot.render import render
 from bot.workpool import Busy, WorkPool  # noqa: F401  (WorkPool: the shell's pool)
-from bot.slack.client import SlackSettings, message_for
+from bot.slack.client import SlackSettings, message_for, post_message
 from bot.slack.people import PLATFORM, identify_user
 from handlers import registry
 from handlers.conversations import claim
-from handlers.people import Identity, chat_context, nobody
+from handlers.people import Identity, chat_context, identify, nobody
 from handlers.reply import Context, Reply
 from playbook.config import Playbook, localized
 
@@ -32,6 +35,18 @@ SHAREABLE = registry.SHAREABLE
 DOUBLE_CLICK = timedelta(seconds=10)
 OUTBOX_EVERY = 5.0  # seconds between two deliveries of the outbox while serving
 BUSY = Reply("error", {"error": "busy"}, ok=False)
+RESPONSE_TIMEOUT = aiohttp.ClientTimeout(total=30)
+
+
+@lru_cache(maxsize=None)
+def _busy_message(language: str | None, currency: str) -> dict[str, Any]:
+    return message_for(BUSY, language=language, currency=currency)
+
+
+def busy_message(language: str | None, currency: str) -> dict[str, Any]:
+    """"Busy, try again in a moment" as a Slack message, rendered once per language: the
+    answer when the pool is full must not itself wait for the pool."""
+    return copy.deepcopy(_busy_message(language, currency))
 
 
 class ShellBase:
@@ -47,6 +62,24 @@ class ShellBase:
             await deliver_outbox(self.engine, self.playbook, self.client, worker=worker_id(), clock=self.clock)
         except Exception:  # the database or Slack may be down: the next round tries again
             log.warning("outbox delivery failed", exc_info=True)
+
+    def _http(self) -> aiohttp.ClientSession:
+        """One HTTP session for every response_url post, opened in the serving loop: its
+        connections are kept alive and reused instead of one new connection per answer."""
+        session = getattr(self, "_response_session", None)
+        if session is None or session.closed:
+            session = self._response_session = aiohttp.ClientSession(timeout=RESPONSE_TIMEOUT)
+        return session
+
+    async def close_http(self, _app=None):
+        """aiohttp cleanup context: the response_url session is closed with the server."""
+        yield
+        session = getattr(self, "_response_session", None)
+        if session is not None:
+            await session.close()
+
+    async def _respond(self, url: str, **payload: Any) -> None:
+        await AsyncWebhookClient(url, session=self._http()).send(**payload)
 
     async def outbox_loop(self, _app):
         """aiohttp cleanup context: the outbox is delivered every few seconds while serving."""
@@ -72,6 +105,8 @@ class ShellBase:
             identity = await asyncio.wait_for(
                 identify_user(client, self.engine, self.playbook, user_id, self.clock, run=self._work), timeout)
         except (asyncio.TimeoutError, Busy):
+            if timeout is None:
+                raise  # Busy: the listener's wrapper answers "busy" (bot/slack/app.py)
             identity = Identity(nobody(), PLATFORM, user_id, None, "platform_timeout")
         return chat_context(self.engine, self.playbook, identity, self.clock)
 
@@ -112,28 +147,75 @@ class ShellBase:
             return BUSY
 
     async def _rendered(self, ctx: Context, reply: Reply, **extra: Any) -> dict[str, Any]:
-        """The reply as a Slack message, rendered on the pool (the busy reply, tiny, in place)."""
+        """The reply as a Slack message, rendered on the pool (the busy reply is rendered once)."""
         try:
             return await self._work(self._message, ctx, reply, **extra)
         except Busy:
-            return self._message(ctx, BUSY)
+            return busy_message(ctx.language, self.playbook.currency)
+
+    async def _viewed(self, body: dict, ctx: Context, template: str, data: Any, **extra: Any) -> dict | None:
+        """A modal or home view rendered on the pool; None (and the busy reply) when it is full."""
+        try:
+            return await self._work(self._view, ctx, template, data, **extra)
+        except Busy:
+            await self._answer(body, ctx, BUSY)
+            return None
+
+    @staticmethod
+    def _answer_extra(reply: Reply, command: str | None, page: int) -> dict[str, Any]:
+        """How an answer is drawn: "Share in channel" only on replies that only show data."""
+        shareable = reply.ok and reply.template in SHAREABLE and command is not None
+        return {"ephemeral": shareable, "command": command, "page": page}
+
+    def _command_job(self, user_id: str, text: str, trigger: str | None) -> tuple[Context, Reply, dict | None] | None:
+        """A slash command's work in one trip to the pool: the once-only claim (a command
+        delivered to two processes, or twice, is answered once), who speaks, the command, and
+        its rendering. None when another delivery has it; (None, None, None) for a speaker the
+        store does not know yet (Slack is asked, then the usual steps follow)."""
+        now = self.clock()
+        if trigger and not claim(self.engine, PLATFORM, "command", f"command:{trigger}", now):
+            return None
+        identity = identify(self.engine, self.playbook, PLATFORM, user_id, now)
+        if identity is None:
+            return None, None, None
+        ctx = chat_context(self.engine, self.playbook, identity, self.clock)
+        reply = registry.run(ctx, text)
+        special = reply.ok and reply.template in ("checklist", "plan_export")
+        message = None if special else self._message(ctx, reply, **self._answer_extra(reply, text, 1))
+        return ctx, reply, message
 
     async def _answer(self, body: dict, ctx: Context, reply: Reply, *, command: str | None = None, page: int = 1,
-                      replace: bool = False) -> None:
+                      replace: bool = False, message: dict | None = None) -> None:
         """Show a reply to the one user who asked: through the request's response_url (an
         ephemeral message, with "Share in channel" when it only shows data), or as a direct
-        message when the request came from the App Home."""
-        shareable = reply.ok and reply.template in SHAREABLE and command is not None
-        message = await self._rendered(ctx, reply, ephemeral=shareable, command=command, page=page)
+        message when the request came from the App Home. `message`: already rendered."""
+        if message is None:
+            message = await self._rendered(ctx, reply, **self._answer_extra(reply, command, page))
         url = body.get("response_url")
         if url:
-            await AsyncWebhookClient(url).send(response_type="ephemeral", replace_original=replace,
-                                               text=message["text"], blocks=message["blocks"])
+            await self._respond(url, response_type="ephemeral", replace_original=replace,
+                                text=message["text"], blocks=message["blocks"])
         else:
             user = (body.get("user") or {}).get("id") or body.get("user_id")
             await self.client.chat_postMessage(channel=user, text=message["text"], blocks=message["blocks"])
         if reply.ok and isinstance(reply.data, dict) and reply.data.get("marketing_told"):
             await self.deliver_outbox()  # marketing hears of it now, not at the next round
+
+    async def _answer_busy(self, ack, body: dict) -> None:
+        """A listener refused by the full pool, before it changed anything: acknowledged, and
+        told "busy, try again in a moment" where it would have been answered."""
+        await ack()
+        message = busy_message(self.playbook.language, self.playbook.currency)
+        event = body.get("event") or {}
+        user = (body.get("user") or {}).get("id") or body.get("user_id")
+        if body.get("response_url"):
+            await self._respond(body["response_url"], response_type="ephemeral", text=message["text"],
+                                blocks=message["blocks"])
+        elif event.get("type") == "app_mention":
+            await post_message(self.client, event.get("channel"), message, thread_ts=event.get("thread_ts")
+                               or event.get("ts"))
+        elif user and body.get("type") == "block_actions":
+            await self.client.chat_postMessage(channel=user, text=message["text"], blocks=message["blocks"])
 
     async def _double_click(self, body: dict, action: dict) -> bool:
         """True when this click repeats an identical one a moment ago (then it is dropped)."""

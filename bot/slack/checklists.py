@@ -9,7 +9,7 @@ from dataclasses import replace
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.base import ShellBase
-from bot.slack.client import message_for, post_message
+from bot.slack.client import message_for, post_message, slack_error
 from bot.workpool import Busy
 from handlers.conversations import (
     checklist_copies, remember_checklist, remember_thread, subject_name,
@@ -27,7 +27,7 @@ class ChecklistListeners(ShellBase):
         try:
             ts = await post_message(self.client, target, await self._rendered(ctx, reply), thread_ts=thread_ts)
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = slack_error(exc)
             log.info("checklist not posted in %s: %s", target, error)
             code = "not_in_channel" if error in ("not_in_channel", "channel_not_found") else "slack_failed"
             await self._answer(body, ctx, Reply("error", {"error": code, "detail": error}, ok=False))
@@ -68,7 +68,7 @@ class ChecklistListeners(ShellBase):
             try:
                 await self.client.chat_update(channel=channel, ts=ts, **rendered[language])
             except SlackApiError as exc:  # deleted message, archived channel: the others still update
-                log.info("checklist copy %s/%s not updated: %s", channel, ts, exc.response.get("error"))
+                log.info("checklist copy %s/%s not updated: %s", channel, ts, slack_error(exc))
 
     async def on_open_checklist(self, ack, body: dict, action: dict, client, **_) -> None:
         await ack()

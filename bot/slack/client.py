@@ -56,6 +56,15 @@ def settings_from_environment(environ: dict | None = None) -> SlackSettings | No
                          api_url=api_url if api_url.endswith("/") else api_url + "/")
 
 
+def slack_error(exc) -> str:
+    """The error code of a failed Web API call; a body that is not Slack's JSON (a proxy's
+    error page, a 405) is named by its HTTP status instead of failing in turn."""
+    data = getattr(exc.response, "data", None)
+    if isinstance(data, dict):
+        return str(data.get("error") or "unknown")
+    return f"http_{getattr(exc.response, 'status_code', 0)}"
+
+
 def make_web_client(settings: SlackSettings, *, with_token: bool = True) -> AsyncWebClient:
     """Every Web API call goes to settings.api_url; a 429 is retried after its Retry-After.
     Bolt gets a client without the token: its `authorize` supplies the token per request."""

@@ -8,9 +8,8 @@ import re
 
 from slack_sdk.errors import SlackApiError
 
-from bot.slack.base import ShellBase
-from bot.slack.base import BUSY
-from bot.slack.client import post_message
+from bot.slack.base import BUSY, ShellBase
+from bot.slack.client import post_message, slack_error
 from bot.workpool import Busy
 from handlers.conversations import run_in_thread, thread_subject
 
@@ -23,8 +22,15 @@ class CommandListeners(ShellBase):
         text = (body.get("text") or "").strip()
         if body.get("command") == "/fit":
             text = f"fit {text}" if text else "fit"
-        ctx = await self._who(client, body["user_id"])
-        reply = await self._run_text(ctx, text)
+        trigger = f"{body.get('team_id')}:{body['trigger_id']}" if body.get("trigger_id") else None
+        # A full pool raises Busy here, before anything is done: the listener's wrapper says so.
+        done = await self._work(self._command_job, body["user_id"], text, trigger)
+        if done is None:
+            return  # another delivery of this very command is answered elsewhere
+        ctx, reply, message = done
+        if ctx is None:  # a speaker the store does not know yet: Slack says who it is
+            ctx = await self._who(client, body["user_id"])
+            reply = await self._run_text(ctx, text)
         if reply.ok and reply.template == "checklist" and "answered" not in reply.data:
             await self._post_checklist(body, ctx, reply, channel=body.get("channel_id"))
             return
@@ -33,7 +39,7 @@ class CommandListeners(ShellBase):
         if reply.ok and reply.template == "plan_export":
             await self._upload_plan(body, ctx, reply, body.get("channel_id"))
             return
-        await self._answer(body, ctx, reply, command=text)
+        await self._answer(body, ctx, reply, command=text, message=message)
 
     async def on_mention(self, event: dict, client, **_) -> None:
         text = MENTION.sub(" ", event.get("text") or "").strip()
@@ -57,7 +63,7 @@ class CommandListeners(ShellBase):
         try:
             await post_message(client, channel, await self._rendered(ctx, reply), thread_ts=reply_ts)
         except SlackApiError as exc:
-            log.warning("could not answer a mention in %s: %s", channel, exc.response.get("error"))
+            log.warning("could not answer a mention in %s: %s", channel, slack_error(exc))
 
     # --- cards and lists ----------------------------------------------------------------------
 
@@ -69,7 +75,7 @@ class CommandListeners(ShellBase):
         value = json.loads(action["value"])
         ctx = await self._who(client, body["user"]["id"])
         reply = await self._run_text(ctx, value["cmd"])
-        message = self._message(ctx, reply, page=value.get("p", 1))
+        message = await self._rendered(ctx, reply, page=value.get("p", 1))
         await respond(response_type="in_channel", replace_original=False, text=message["text"],
                       blocks=message["blocks"])
         await respond(delete_original=True)

@@ -7,6 +7,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.base import ShellBase
+from bot.slack.client import slack_error
 from bot.workpool import Busy
 from handlers import registry
 from handlers.dashboard import home
@@ -23,9 +24,13 @@ class HomeListeners(ShellBase):
         if not reply.ok:
             return
         try:
-            await client.views_publish(user_id=user_id, view=self._view(ctx, "home", reply.data))
+            view = await self._work(self._view, ctx, "home", reply.data)
+        except Busy:
+            return
+        try:
+            await client.views_publish(user_id=user_id, view=view)
         except SlackApiError as exc:
-            log.warning("views.publish failed for %s: %s", user_id, exc.response.get("error"))
+            log.warning("views.publish failed for %s: %s", user_id, slack_error(exc))
 
     async def on_home_opened(self, event: dict, client, **_) -> None:
         if event.get("tab", "home") != "home":

@@ -10,8 +10,10 @@ from datetime import timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.render import render
-from bot.slack.base import ShellBase
+from bot.slack.base import ShellBase, busy_message
+from bot.slack.client import slack_error
 from bot.slack.people import PLATFORM
+from bot.workpool import Busy
 from handlers.conversations import release
 from playbook.config import DERIVED_FIELDS
 
@@ -42,11 +44,13 @@ class ModalListeners(ShellBase):
             out[block_id] = value
         return out
 
-    async def _open_modal(self, client, body: dict, view: dict) -> None:
+    async def _open_modal(self, client, body: dict, view: dict | None) -> None:
+        if view is None:  # the pool was full: the user was told so
+            return
         try:
             await client.views_open(trigger_id=body["trigger_id"], view=view)
         except SlackApiError as exc:  # an expired trigger (over 3 s) or a closed client
-            log.info("views.open failed: %s", exc.response.get("error"))
+            log.info("views.open failed: %s", slack_error(exc))
 
     async def on_edit_account(self, ack, body: dict, action: dict, client, **_) -> None:
         await ack()
@@ -59,7 +63,9 @@ class ModalListeners(ShellBase):
             return
         custom = [f for f in self.playbook.field_types if f not in reply.data["fields"]
                   and f not in ("name", "owner") and f not in DERIVED_FIELDS]
-        view = self._view(ctx, "account_edit_modal", reply.data, metadata="", custom_fields=custom)
+        view = await self._viewed(body, ctx, "account_edit_modal", reply.data, metadata="", custom_fields=custom)
+        if view is None:
+            return
         view["private_metadata"] = self._origin(body, reply.data["account"], v=self._shown(view))
         await self._open_modal(client, body, view)
 
@@ -72,8 +78,8 @@ class ModalListeners(ShellBase):
         if not reply.ok:
             await self._answer(body, ctx, reply)
             return
-        await self._open_modal(client, body, self._view(ctx, "deal_nurture_modal", reply.data,
-                                                        metadata=self._origin(body, reply.data["deal"])))
+        await self._open_modal(client, body, await self._viewed(body, ctx, "deal_nurture_modal", reply.data,
+                                                                metadata=self._origin(body, reply.data["deal"])))
 
     async def on_gate_button(self, ack, body: dict, action: dict, client, **_) -> None:
         """"Move anyway…" on a misfit's gate: the reason is asked in a modal, then the move is
@@ -85,8 +91,8 @@ class ModalListeners(ShellBase):
         value = json.loads(action["value"])
         data = {"deal": value["d"], "stage": value["s"],
                 "stage_name": next((s["name"] for s in self._extra(ctx)["stages"] if s["id"] == value["s"]), value["s"])}
-        await self._open_modal(client, body, self._view(ctx, "deal_gate_modal", data,
-                                                        metadata=self._origin(body, value["d"], s=value["s"])))
+        await self._open_modal(client, body, await self._viewed(body, ctx, "deal_gate_modal", data,
+                                                                metadata=self._origin(body, value["d"], s=value["s"])))
 
     async def on_decide_button(self, ack, body: dict, action: dict, client, **_) -> None:
         """"Record a decision" on an account to let go: the decision and its reason in a modal."""
@@ -94,8 +100,9 @@ class ModalListeners(ShellBase):
         if await self._double_click(body, action):
             return
         ctx = await self._who(client, body["user"]["id"])
-        await self._open_modal(client, body, self._view(ctx, "account_decide_modal", {"account": action["value"]},
-                                                        metadata=self._origin(body, action["value"])))
+        await self._open_modal(client, body, await self._viewed(body, ctx, "account_decide_modal",
+                                                                {"account": action["value"]},
+                                                                metadata=self._origin(body, action["value"])))
 
     async def on_snooze_button(self, ack, body: dict, action: dict, client, **_) -> None:
         await ack()
@@ -107,9 +114,9 @@ class ModalListeners(ShellBase):
             await self._answer(body, ctx, reply)
             return
         until = reply.data.get("snoozed_until") or ctx.today() + timedelta(days=SNOOZE_DEFAULT_DAYS)
-        await self._open_modal(client, body, self._view(ctx, "deal_snooze_modal", reply.data,
-                                                        metadata=self._origin(body, reply.data["deal"]),
-                                                        default_until=until.isoformat()))
+        await self._open_modal(client, body, await self._viewed(body, ctx, "deal_snooze_modal", reply.data,
+                                                                metadata=self._origin(body, reply.data["deal"]),
+                                                                default_until=until.isoformat()))
 
     @staticmethod
     def _values(view: dict) -> dict[str, str]:
@@ -143,7 +150,11 @@ class ModalListeners(ShellBase):
             await asyncio.to_thread(release, self.engine, PLATFORM, identity)
             field = reply.data.get("field") or reply.data.get("error")
             block = field_blocks.get(field) or next(iter(values), None)
-            text = render(reply, surface="text", language=ctx.language, currency=self.playbook.currency).strip()
+            try:
+                text = (await self._work(render, reply, surface="text", language=ctx.language,
+                                         currency=self.playbook.currency)).strip()
+            except Busy:
+                text = busy_message(ctx.language, self.playbook.currency)["text"]
             await ack(response_action="errors", errors={block: text[:300]})
             return
         await ack()

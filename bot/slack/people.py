@@ -13,6 +13,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.engine import Engine
 
+from bot.slack.client import slack_error
+
 from handlers.people import Identity, PlatformProfile, identify, nobody
 from playbook.config import Playbook
 
@@ -46,7 +48,7 @@ async def identify_user(client: AsyncWebClient, engine: Engine, playbook: Playbo
     try:
         response = await client.users_info(user=user_id, include_locale=True)
     except SlackApiError as exc:  # missing scope, deleted user...: answer anyway, as nobody
-        log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
+        log.warning("users.info failed for %s: %s", user_id, slack_error(exc))
         return Identity(nobody(), PLATFORM, user_id, None, "platform_error")
     return await run(identify, engine, playbook, PLATFORM, user_id, now, profile_of(response["user"]))
 
@@ -56,7 +58,7 @@ async def lookup_by_email(client: AsyncWebClient, email: str) -> tuple[str, Plat
     try:
         response = await client.users_lookupByEmail(email=email)
     except SlackApiError as exc:
-        log.info("users.lookupByEmail found nobody for an address: %s", exc.response.get("error"))
+        log.info("users.lookupByEmail found nobody for an address: %s", slack_error(exc))
         return None
     user = response["user"]
     return user["id"], profile_of(user)

@@ -10,10 +10,12 @@ import logging
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.render import render
+from bot.slack.base import BUSY
+from bot.slack.client import slack_error
 from bot.slack.modals import ModalListeners
+from bot.workpool import Busy
 from handlers.reply import Context, Reply
 from playbook.config import localized
 
@@ -30,7 +32,12 @@ class PlanListeners(ModalListeners):
                            thread_ts: str | None = None) -> None:
         """The plan's Markdown document, uploaded where it was asked for; then a word to the
         asker. A conversation the bot is not in gets the usual polite error instead."""
-        document = render(reply, surface="text", language=ctx.language, currency=self.playbook.currency)
+        try:
+            document = await self._work(render, reply, surface="text", language=ctx.language,
+                                        currency=self.playbook.currency)
+        except Busy:
+            await self._answer(body, ctx, BUSY)
+            return
         user = body.get("user_id") or (body.get("user") or {}).get("id")
         target = channel or user
         try:
@@ -42,18 +49,18 @@ class PlanListeners(ModalListeners):
                 kwargs["thread_ts"] = thread_ts
             await self.client.files_upload_v2(**kwargs)
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = slack_error(exc)
             log.info("plan export not uploaded to %s: %s", target, error)
             code = "not_in_channel" if error in ("not_in_channel", "channel_not_found") else "slack_failed"
             await self._answer(body, ctx, Reply("error", {"error": code, "detail": error}, ok=False))
             return
         if thread_ts:  # a mention: the file in the thread says it all
             return
-        message = self._message(ctx, reply, uploaded=True)
+        message = await self._rendered(ctx, reply, uploaded=True)
         url = body.get("response_url")
         if url:
-            await AsyncWebhookClient(url).send(response_type="ephemeral", replace_original=False,
-                                               text=message["text"], blocks=message["blocks"])
+            await self._respond(url, response_type="ephemeral", replace_original=False,
+                                text=message["text"], blocks=message["blocks"])
         elif user:
             await self.client.chat_postMessage(channel=user, text=message["text"], blocks=message["blocks"])
 
@@ -109,9 +116,11 @@ class PlanListeners(ModalListeners):
                      for i, q in enumerate(self.playbook.plans.discovery)]
         meta = json.loads(self._origin(body, reply.data["account"]))
         meta["p"] = part
-        view = self._view(ctx, "plan_modal", reply.data, part=part, kpis=kpis[:100], discovery=discovery,
-                          today=ctx.today().isoformat(), metadata=json.dumps(meta, ensure_ascii=False)[:3000])
-        await self._open_modal(client, body, view)
+        view = await self._viewed(body, ctx, "plan_modal", reply.data, part=part, kpis=kpis[:100],
+                                  discovery=discovery, today=ctx.today().isoformat(),
+                                  metadata=json.dumps(meta, ensure_ascii=False)[:3000])
+        if view is not None:
+            await self._open_modal(client, body, view)
 
     async def on_plan_edit(self, ack, body: dict, action: dict, client, **_) -> None:
         """The "Edit plan" menu: the block id names the account, the option the form."""

@@ -18,24 +18,28 @@ def text_of(reply: Reply, language: str, currency: str) -> str:
     return render(reply, surface="text", language=language, currency=currency).strip()
 
 
-def card_for(reply: Reply, *, language: str, currency: str, **extra: Any) -> dict:
-    """The reply's Adaptive Card (a reply without a Teams template falls back to its text)."""
+def card_for(reply: Reply, *, language: str, currency: str, text_rendering: str | None = None, **extra: Any) -> dict:
+    """The reply's Adaptive Card (a reply without a Teams template falls back to its text).
+    `text_rendering`: the reply's text_of, when the caller has it already."""
     card = render(reply, surface="teams", language=language, currency=currency, **extra)
     if not card.get("fallbackText"):
-        text = text_of(reply, language, currency)
+        text = text_rendering if text_rendering is not None else text_of(reply, language, currency)
         card["fallbackText"] = text if len(text) <= FALLBACK_LIMIT else text[: FALLBACK_LIMIT - 1] + "…"
     return card
 
 
-def summary_of(reply: Reply, language: str, currency: str) -> str:
-    first = next((line.strip() for line in text_of(reply, language, currency).splitlines() if line.strip()), "Gare")
+def summary_of(reply: Reply, language: str, currency: str, text_rendering: str | None = None) -> str:
+    text = text_rendering if text_rendering is not None else text_of(reply, language, currency)
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "Gare")
     return first if len(first) <= SUMMARY_LIMIT else first[: SUMMARY_LIMIT - 1] + "…"
 
 
 def message_for(reply: Reply, *, language: str, currency: str, **extra: Any) -> dict:
-    """A message activity (JSON) carrying the reply's card."""
-    return card_message(card_for(reply, language=language, currency=currency, **extra),
-                        summary_of(reply, language, currency))
+    """A message activity (JSON) carrying the reply's card; the text is rendered once, for both
+    the card's fallback and the notification's summary."""
+    text = text_of(reply, language, currency)
+    return card_message(card_for(reply, language=language, currency=currency, text_rendering=text, **extra),
+                        summary_of(reply, language, currency, text))
 
 
 def card_message(card: dict, summary: str) -> dict:

@@ -34,8 +34,11 @@ def profile_of(member: dict, locale: str | None = None) -> PlatformProfile:
     )
 
 
-async def identify_user(turn, engine: Engine, playbook: Playbook, clock: Callable[[], datetime]) -> Identity:
-    """The speaker of a turn: from the store when known, else from the roster."""
+async def identify_user(turn, engine: Engine, playbook: Playbook, clock: Callable[[], datetime],
+                        run=None) -> Identity:
+    """The speaker of a turn: from the store when known, else from the roster. `run` runs the
+    store work off the event loop (the shell's pool; a thread by default)."""
+    run = run or asyncio.to_thread
     activity = turn.activity
     sender = activity.get("from") or {}
     aad = sender.get("aadObjectId")
@@ -44,7 +47,7 @@ async def identify_user(turn, engine: Engine, playbook: Playbook, clock: Callabl
         return Identity(nobody(sender.get("name")), PLATFORM, sender.get("id") or "?", language_of(locale),
                         "no_aad_object_id")
     now = clock()
-    known = await asyncio.to_thread(identify, engine, playbook, PLATFORM, aad, now)
+    known = await run(identify, engine, playbook, PLATFORM, aad, now)
     if known is not None:
         return known
     member = None
@@ -57,4 +60,4 @@ async def identify_user(turn, engine: Engine, playbook: Playbook, clock: Callabl
     profile = profile_of({**sender, **(member or {})}, locale)
     if member is not None and (member.get("aadObjectId") or aad) != aad:
         return Identity(nobody(sender.get("name")), PLATFORM, aad, language_of(locale), "platform_error")
-    return await asyncio.to_thread(identify, engine, playbook, PLATFORM, aad, now, profile)
+    return await run(identify, engine, playbook, PLATFORM, aad, now, profile)

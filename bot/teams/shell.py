@@ -7,11 +7,13 @@ a click is checked like the typed command, at the moment it is clicked."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import html
 import json
 import logging
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
@@ -26,15 +28,14 @@ from handlers import registry
 from handlers.conversations import (
     checklist_copies, claim, remember_checklist, remember_thread, run_in_thread, subject_name, thread_subject,
 )
-from handlers.people import chat_context
+from handlers.people import chat_context, identify, language_of
 from handlers.reply import Context, Reply
-
-BUSY = Reply("error", {"error": "busy"}, ok=False)
 from playbook.config import DERIVED_FIELDS, Playbook, localized
 from store import teams_conversations
 from store.database import session_scope
 
 log = logging.getLogger("gare.teams")
+BUSY = Reply("error", {"error": "busy"}, ok=False)
 
 AT = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 TAG = re.compile(r"<[^>]+>")
@@ -44,6 +45,22 @@ SNOOZE_DEFAULT_DAYS = 14
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@lru_cache(maxsize=None)
+def _busy_text(language: str | None, currency: str) -> str:
+    return text_of(BUSY, language, currency)
+
+
+@lru_cache(maxsize=None)
+def _busy_message(language: str | None, currency: str) -> dict:
+    return message_for(BUSY, language=language, currency=currency)
+
+
+def busy_message(language: str | None, currency: str) -> dict:
+    """"Busy, try again in a moment", rendered once per language: the answer when the pool is
+    full must not itself wait for the pool."""
+    return copy.deepcopy(_busy_message(language, currency))
 
 
 def base_conversation(conversation_id: str) -> str:
@@ -94,16 +111,30 @@ class TeamsShell:
 
     async def on_turn(self, turn: Turn) -> None:
         activity = turn.activity
-        key = await self._remember(turn)
         kind = activity.get("type")
-        if kind == "message":
-            await self._on_message(turn, key)
-        elif kind == "invoke":
-            await self._on_invoke(turn, key)
-        elif kind == "conversationUpdate":
-            await self._on_conversation_update(turn)
-        elif kind == "installationUpdate" and str(activity.get("action") or "").startswith("remove"):
-            await self._forget(turn)
+        try:
+            key = await self._remember(turn)
+            if kind == "message":
+                await self._on_message(turn, key)
+            elif kind == "invoke":
+                await self._on_invoke(turn, key)
+            elif kind == "conversationUpdate":
+                await self._on_conversation_update(turn)
+            elif kind == "installationUpdate" and str(activity.get("action") or "").startswith("remove"):
+                await self._forget(turn)
+        except Busy:  # the pool refused this turn's first job: nothing was done, the user is told
+            await self._answer_busy(turn, kind)
+
+    async def _answer_busy(self, turn: Turn, kind: str | None) -> None:
+        language = language_of(turn.activity.get("locale")) or self.playbook.language
+        if kind == "invoke":
+            await turn.respond(text_response(_busy_text(language, self.playbook.currency)))
+        elif kind == "message":
+            try:
+                await with_retries(lambda: turn.reply(busy_message(language, self.playbook.currency)),
+                                   sleep=self.sleep, what="a busy reply")
+            except ConnectorError as exc:
+                log.warning("could not answer in Teams: %s", exc.name)
 
     async def _remember(self, turn: Turn) -> str | None:
         """Stores where this conversation is (a conversation reference), once per process and
@@ -133,7 +164,7 @@ class TeamsShell:
                     aad_object_id=sender.get("aadObjectId") if personal else None,
                     user_id=sender.get("id") if personal else None,
                     team_id=(channel_data.get("team") or {}).get("id"))
-        row_id = await asyncio.to_thread(save)
+        row_id = await self.pool.run(save)
         self._known[cid] = (row_id, service_url)
         return f"tc{row_id}"
 
@@ -144,7 +175,7 @@ class TeamsShell:
         def deactivate() -> None:
             with session_scope(self.engine) as session:
                 teams_conversations.deactivate(session, cid, self.clock())
-        await asyncio.to_thread(deactivate)
+        await self.pool.run(deactivate)
 
     async def _on_conversation_update(self, turn: Turn) -> None:
         activity = turn.activity
@@ -156,31 +187,39 @@ class TeamsShell:
         if added and (activity.get("conversation") or {}).get("conversationType", "personal") == "personal":
             # Installed for someone: say hello with what Gare can do.
             ctx = await self._who(turn)
-            reply = await asyncio.to_thread(registry.invoke, ctx, "help")
+            reply = await self.pool.run(registry.invoke, ctx, "help")
             await self._send(turn, ctx, reply, new=True)
 
     # --- who, and what they see --------------------------------------------------------------------
 
     async def _who(self, turn: Turn) -> Context:
-        identity = await identify_user(turn, self.engine, self.playbook, self.clock)
+        identity = await identify_user(turn, self.engine, self.playbook, self.clock, run=self.pool.run)
         return chat_context(self.engine, self.playbook, identity, self.clock)
 
     def _extra(self, ctx: Context, **extra: Any) -> dict[str, Any]:
         stages = [{"id": s.id, "name": localized(s.name, ctx.language)} for s in self.playbook.stages]
         return {"stages": stages, "today": ctx.today().isoformat(), **extra}
 
-    def _card(self, ctx: Context, reply: Reply, **extra: Any) -> dict:
-        return card_for(reply, language=ctx.language, currency=self.playbook.currency, **self._extra(ctx, **extra))
+    # Rendering runs on the pool like the rest of the work: never on the event loop.
+    async def _card(self, ctx: Context, reply: Reply, **extra: Any) -> dict:
+        return await self.pool.run(card_for, reply, language=ctx.language, currency=self.playbook.currency,
+                                   **self._extra(ctx, **extra))
 
-    def _message(self, ctx: Context, reply: Reply, **extra: Any) -> dict:
+    def _render_message(self, ctx: Context, reply: Reply, **extra: Any) -> dict:
         return message_for(reply, language=ctx.language, currency=self.playbook.currency, **self._extra(ctx, **extra))
 
-    def _text(self, ctx: Context, reply: Reply) -> str:
-        return text_of(reply, ctx.language, self.playbook.currency)
+    async def _message(self, ctx: Context, reply: Reply, **extra: Any) -> dict:
+        return await self.pool.run(self._render_message, ctx, reply, **extra)
 
-    async def _send(self, turn: Turn, ctx: Context, reply: Reply, *, new: bool = False, **extra: Any) -> str | None:
-        """Answer in the conversation (a reply in the thread, or a new message)."""
-        message = self._message(ctx, reply, **extra)
+    async def _text(self, ctx: Context, reply: Reply) -> str:
+        return await self.pool.run(text_of, reply, ctx.language, self.playbook.currency)
+
+    async def _send(self, turn: Turn, ctx: Context, reply: Reply, *, new: bool = False, message: dict | None = None,
+                    **extra: Any) -> str | None:
+        """Answer in the conversation (a reply in the thread, or a new message). `message`:
+        already rendered."""
+        if message is None:
+            message = await self._message(ctx, reply, **extra)
         try:
             return await with_retries(lambda: turn.send(message) if new else turn.reply(message), sleep=self.sleep,
                                       what="a reply")
@@ -210,19 +249,46 @@ class TeamsShell:
             await self._on_submit(turn, key, value)
             return
         text = command_text(activity)
-        ctx = await self._who(turn)
-        root = thread_root(activity)
-        subject = await asyncio.to_thread(thread_subject, ctx, key, root) if (key and root) else None
-        reply = await asyncio.to_thread(run_in_thread, ctx, text, subject)
-        await self._show(turn, key, ctx, reply, command=text)
+        done = await self.pool.run(self._message_job, activity, key, text)
+        if done is None:
+            return  # another delivery of this very message is answered elsewhere
+        ctx, reply, message = done
+        if ctx is None:  # a speaker the store does not know yet: the roster says who it is
+            ctx = await self._who(turn)
+            root = thread_root(activity)
+            subject = await self.pool.run(thread_subject, ctx, key, root) if (key and root) else None
+            reply = await self.pool.run(run_in_thread, ctx, text, subject)
+        await self._show(turn, key, ctx, reply, command=text, message=message)
 
-    async def _show(self, turn: Turn, key: str | None, ctx: Context, reply: Reply, command: str | None = None) -> None:
+    def _message_job(self, activity: dict, key: str | None, text: str) -> tuple[Any, Any, Any] | None:
+        """A typed message's work in one trip to the pool: the once-only claim of the activity
+        (delivered twice, or to two processes, it is answered once), who speaks, the command in
+        its thread, and the card. None when another delivery has it; (None, None, None) for a
+        speaker the store does not know yet."""
+        now = self.clock()
+        conversation = base_conversation((activity.get("conversation") or {}).get("id"))
+        if activity.get("id") and not claim(self.engine, PLATFORM, "activity",
+                                            f"activity:{conversation}:{activity['id']}", now):
+            return None
+        aad = (activity.get("from") or {}).get("aadObjectId")
+        identity = identify(self.engine, self.playbook, PLATFORM, aad, now) if aad else None
+        if identity is None:
+            return None, None, None
+        ctx = chat_context(self.engine, self.playbook, identity, self.clock)
+        root = thread_root(activity)
+        subject = thread_subject(ctx, key, root) if (key and root) else None
+        reply = run_in_thread(ctx, text, subject)
+        special = reply.ok and reply.template == "checklist"
+        return ctx, reply, None if special else self._render_message(ctx, reply, command=text)
+
+    async def _show(self, turn: Turn, key: str | None, ctx: Context, reply: Reply, command: str | None = None,
+                    message: dict | None = None) -> None:
         if reply.ok and reply.template == "checklist" and "answered" not in reply.data:
             await self._post_checklist(turn, key, ctx, reply)
             return
         if reply.ok and reply.template == "checklist":
             await self._refresh_checklists(ctx, reply.data, answered_by=ctx.actor)
-        await self._send(turn, ctx, reply, command=command)
+        await self._send(turn, ctx, reply, command=command, message=message)
 
     async def _post_checklist(self, turn: Turn, key: str | None, ctx: Context, reply: Reply) -> None:
         """Posted where everyone in the conversation sees it; in a channel its thread becomes the
@@ -231,15 +297,15 @@ class TeamsShell:
         if posted is None or key is None:
             return
         data = reply.data
-        await asyncio.to_thread(remember_checklist, ctx, key, posted, data["subject"], data["subject_id"])
+        await self.pool.run(remember_checklist, ctx, key, posted, data["subject"], data["subject_id"])
         root = thread_root(turn.activity)
         if root:
-            await asyncio.to_thread(remember_thread, ctx, key, root, data["subject"], data["subject_id"])
+            await self.pool.run(remember_thread, ctx, key, root, data["subject"], data["subject_id"])
 
     async def _refresh_checklists(self, ctx: Context, data: dict, *, answered_by: str) -> None:
         """Every posted copy of this checklist shows the answers now in the store, each in the
         language it was posted in (an update activity per copy, through its conversation)."""
-        copies = await asyncio.to_thread(checklist_copies, ctx, data["subject"], data["subject_id"])
+        copies = await self.pool.run(checklist_copies, ctx, data["subject"], data["subject_id"])
         name = data["deal"] or data["account"]
         messages: dict[str, dict] = {}
         for key, activity_id, language in copies:
@@ -250,7 +316,7 @@ class TeamsShell:
                     clock=ctx.clock, platform=ctx.platform)
                 reply = Reply("checklist", data) if other is ctx else await self._invoke(other, "checklist", name=name)
                 reply.data["answered"] = data.get("answered")
-                messages[language] = self._message(other, reply, answered_by=answered_by)
+                messages[language] = await self._message(other, reply, answered_by=answered_by)
             await self._update_copy(key, activity_id, messages[language])
 
     async def _update_copy(self, key: str, activity_id: str, message: dict) -> None:
@@ -258,7 +324,7 @@ class TeamsShell:
             with session_scope(self.engine) as session:
                 row = teams_conversations.by_id(session, int(key[2:])) if key.startswith("tc") else None
                 return (row.reference, row.conversation_id) if row is not None and row.active else None
-        found = await asyncio.to_thread(load)
+        found = await self.pool.run(load)
         if found is None:
             return
         reference, conversation_id = found
@@ -277,7 +343,7 @@ class TeamsShell:
         sender = (activity.get("from") or {}).get("id")
         click = ":".join(str(x) for x in ("submit", sender, activity.get("replyToId"),
                                            json.dumps(value, sort_keys=True, ensure_ascii=False)))
-        if not await asyncio.to_thread(claim, self.engine, PLATFORM, "action", click, self.clock(), DOUBLE_CLICK):
+        if not await self.pool.run(claim, self.engine, PLATFORM, "action", click, self.clock(), DOUBLE_CLICK):
             return
         verb = value.get("gare")
         ctx = await self._who(turn)
@@ -326,28 +392,28 @@ class TeamsShell:
         handler = EXECUTE.get(action.get("verb") or "")
         ctx = await self._who(turn)
         if handler is None:
-            await turn.respond(text_response(self._text(ctx, Reply("error", {"error": "internal"}, ok=False))))
+            await turn.respond(text_response(await self._text(ctx, Reply("error", {"error": "internal"}, ok=False))))
             return
         try:
             body = await handler(self, ctx, data, activity)
         except Exception:  # never a trace in a chat
             log.exception("Teams action %s failed", action.get("verb"))
-            body = text_response(self._text(ctx, Reply("error", {"error": "internal"}, ok=False)))
+            body = text_response(await self._text(ctx, Reply("error", {"error": "internal"}, ok=False)))
         await turn.respond(body)
 
     async def _page(self, ctx: Context, data: dict, activity: dict) -> dict:
         command = str(data.get("cmd") or "")
         reply = await self._run(ctx, command)
         if not reply.ok:
-            return text_response(self._text(ctx, reply))
-        return card_response(self._card(ctx, reply, command=command, page=int(data.get("p") or 1)))
+            return text_response(await self._text(ctx, reply))
+        return card_response(await self._card(ctx, reply, command=command, page=int(data.get("p") or 1)))
 
     async def _checklist_save(self, ctx: Context, data: dict, activity: dict) -> dict:
         """The boxes and answers this person changed (against what their card showed), saved
         together; every posted copy is updated, and the card comes back with the new state."""
-        name = await asyncio.to_thread(subject_name, ctx, str(data.get("subject")), int(data.get("id") or 0))
+        name = await self.pool.run(subject_name, ctx, str(data.get("subject")), int(data.get("id") or 0))
         if name is None:
-            return text_response(self._text(ctx, Reply("error", {"error": "unknown_subject", "name": "?",
+            return text_response(await self._text(ctx, Reply("error", {"error": "unknown_subject", "name": "?",
                                                                  "suggestions": []}, ok=False)))
         answers: dict[str, str] = {}
         for field, shown in (data.get("shown") or {}).items():
@@ -361,17 +427,17 @@ class TeamsShell:
                     answers[field[6:]] = value
         if not answers:
             reply = await self._invoke(ctx, "checklist", name=name)
-            return card_response(self._card(ctx, reply)) if reply.ok else text_response(self._text(ctx, reply))
+            return card_response(await self._card(ctx, reply)) if reply.ok else text_response(await self._text(ctx, reply))
         reply = await self._invoke(ctx, "checklist_answer", name=name, answers=answers)
         if not reply.ok:
-            return text_response(self._text(ctx, reply))
+            return text_response(await self._text(ctx, reply))
         await self._refresh_checklists(ctx, reply.data, answered_by=ctx.actor)
-        return card_response(self._card(ctx, reply, answered_by=ctx.actor))
+        return card_response(await self._card(ctx, reply, answered_by=ctx.actor))
 
     async def _checklist_refresh(self, ctx: Context, data: dict, activity: dict) -> dict:
-        name = await asyncio.to_thread(subject_name, ctx, str(data.get("subject")), int(data.get("id") or 0))
+        name = await self.pool.run(subject_name, ctx, str(data.get("subject")), int(data.get("id") or 0))
         reply = await self._invoke(ctx, "checklist", name=name or "")
-        return card_response(self._card(ctx, reply)) if reply.ok else text_response(self._text(ctx, reply))
+        return card_response(await self._card(ctx, reply)) if reply.ok else text_response(await self._text(ctx, reply))
 
     async def _form(self, ctx: Context, data: dict, command: str, args: dict, template: str,
                     subject: tuple[str, str], values: dict) -> dict:
@@ -379,14 +445,14 @@ class TeamsShell:
         under its field, nothing changed."""
         reply = await self._invoke(ctx, command, **args)
         if reply.ok:
-            return card_response(self._card(ctx, reply))
+            return card_response(await self._card(ctx, reply))
         kind, name = subject
         current = await self._invoke(ctx, kind, **{kind: name})
         if not current.ok:
-            return text_response(self._text(ctx, reply))
-        error = {"field": reply.data.get("field") or reply.data.get("error"), "text": self._text(ctx, reply)}
+            return text_response(await self._text(ctx, reply))
+        error = {"field": reply.data.get("field") or reply.data.get("error"), "text": await self._text(ctx, reply)}
         form = Reply(template, current.data)
-        return card_response(self._card(ctx, form, **self._form_extra(ctx, template, current.data, values, error)))
+        return card_response(await self._card(ctx, form, **self._form_extra(ctx, template, current.data, values, error)))
 
     async def _save_account(self, ctx: Context, data: dict, activity: dict) -> dict:
         name = str(data.get("account") or "")
@@ -409,8 +475,8 @@ class TeamsShell:
         reply = await self._invoke(ctx, "deal_stage", deal=str(data.get("deal") or ""),
                                    stage=str(data.get("stage") or ""))
         if reply.ok or reply.template == "misfit_gate":  # the gate asks its question in a card
-            return card_response(self._card(ctx, reply))
-        return text_response(self._text(ctx, reply))
+            return card_response(await self._card(ctx, reply))
+        return text_response(await self._text(ctx, reply))
 
     async def _gate_confirm(self, ctx: Context, data: dict, activity: dict) -> dict:
         """"Move anyway" on a misfit's gate card: the move again, with the reason typed in the card."""
@@ -418,12 +484,12 @@ class TeamsShell:
         reason = str(data.get("reason") or "").strip()
         reply = await self._invoke(ctx, "deal_stage", deal=deal, stage=stage, confirm=reason)
         if reply.ok:
-            return card_response(self._card(ctx, reply))
+            return card_response(await self._card(ctx, reply))
         question = await self._invoke(ctx, "deal_stage", deal=deal, stage=stage)
         if question.template != "misfit_gate":
-            return text_response(self._text(ctx, reply))
-        error = {"field": reply.data.get("error"), "text": self._text(ctx, reply)}
-        return card_response(self._card(ctx, question, values={"reason": reason}, error=error))
+            return text_response(await self._text(ctx, reply))
+        error = {"field": reply.data.get("error"), "text": await self._text(ctx, reply)}
+        return card_response(await self._card(ctx, question, values={"reason": reason}, error=error))
 
     async def _decide(self, ctx: Context, data: dict, activity: dict) -> dict:
         name = str(data.get("account") or "")
@@ -436,14 +502,14 @@ class TeamsShell:
         """"Log a contact today" on an at-risk customer."""
         reply = await self._invoke(ctx, "account_set", account=str(data.get("account") or ""),
                                    changes={"last_contact": "today"})
-        return card_response(self._card(ctx, reply)) if reply.ok else text_response(self._text(ctx, reply))
+        return card_response(await self._card(ctx, reply)) if reply.ok else text_response(await self._text(ctx, reply))
 
     async def _cancel(self, ctx: Context, data: dict, activity: dict) -> dict:
         if data.get("deal"):
             reply = await self._invoke(ctx, "deal", deal=str(data["deal"]))
         else:
             reply = await self._invoke(ctx, "account", account=str(data.get("account") or ""))
-        return card_response(self._card(ctx, reply)) if reply.ok else text_response(self._text(ctx, reply))
+        return card_response(await self._card(ctx, reply)) if reply.ok else text_response(await self._text(ctx, reply))
 
 
 # Action.Submit verbs that open a form: (the command that reads the record, its argument, the form).
