@@ -86,6 +86,9 @@ class FakeConnector:
         self.members = dict(MEMBERS)
         self.key = SigningKey()
         self.base_url = ""
+        # The SDK caches signing keys per metadata URL for the whole process: a later stand-in on
+        # a reused port must not meet the keys of an earlier one, so each has its own path.
+        self.instance = uuid.uuid4().hex[:12]
         self.scripted: dict[str, list[tuple[int, dict, dict]]] = {}
         self.keys_delay = 0.0
         self.key_fetches = 0
@@ -167,7 +170,7 @@ class FakeConnector:
                                   "access_token": f"bot-token-{next(self._ids)}"})
 
     async def openid(self, request: web.Request) -> web.Response:
-        return web.json_response({"issuer": self.issuer, "jwks_uri": f"{self.base_url}/openid/keys",
+        return web.json_response({"issuer": self.issuer, "jwks_uri": f"{self.base_url}/openid/{self.instance}/keys",
                                   "id_token_signing_alg_values_supported": ["RS256"]})
 
     async def keys(self, request: web.Request) -> web.Response:
@@ -182,7 +185,7 @@ class FakeConnector:
 
     @property
     def metadata_url(self) -> str:
-        return f"{self.base_url}/openid/.well-known/openidconfiguration"
+        return f"{self.base_url}/openid/{self.instance}/.well-known/openidconfiguration"
 
     def token_for(self, service_url: str, *, audience: str = APP_ID, expires_in: int = 3600,
                   key: SigningKey | None = None, issuer: str | None = None, kid: str | None = None) -> str:
@@ -200,8 +203,8 @@ class FakeConnector:
         app.router.add_get("/v3/conversations/{conversation}/members/{member}", self.member)
         app.router.add_get("/v3/conversations/{conversation}/pagedmembers", self.paged_members)
         app.router.add_post("/{tenant}/oauth2/v2.0/token", self.token)
-        app.router.add_get("/openid/.well-known/openidconfiguration", self.openid)
-        app.router.add_get("/openid/keys", self.keys)
+        app.router.add_get("/openid/{instance}/.well-known/openidconfiguration", self.openid)
+        app.router.add_get("/openid/{instance}/keys", self.keys)
         return app
 
 

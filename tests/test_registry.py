@@ -216,3 +216,15 @@ def test_no_reply_mixes_languages(engine, playbook):
             if hits:
                 problems.append((language, text, sorted(set(hits))))
     assert not problems, problems
+
+
+def test_every_chat_card_has_its_text_for_notifications_and_fallback():
+    """Teams sends each card with a summary and a fallback text made from the text template: a
+    card without one (a form) could not be sent at all."""
+    for surface in CHAT_SURFACES:
+        ext = SURFACES[surface]
+        for path in (TEMPLATES / surface).glob(f"*.{ext}.j2"):
+            name = path.name[: -len(f".{ext}.j2")]
+            if name.startswith("_") or name.endswith("_modal"):  # building blocks; Slack modals carry their own title
+                continue
+            assert (TEMPLATES / "text" / f"{name}.txt.j2").is_file(), f"{surface}/{path.name} has no text template"

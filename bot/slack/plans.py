@@ -16,13 +16,12 @@ from bot.slack.base import BUSY
 from bot.slack.client import slack_error
 from bot.slack.modals import ModalListeners
 from bot.workpool import Busy
+from handlers.plan_forms import FORCES, PARTS, REFUSAL_FIELDS, plan_form_call
 from handlers.reply import Context, Reply
 from playbook.config import localized
 
 log = logging.getLogger("gare.slack")
 
-PARTS = ("goal", "task", "kpi", "stakeholder", "whitespace", "rival", "forces", "discovery", "review")
-FORCES = ("buyer_power", "new_entrants", "substitutes", "supplier_power", "rivalry")
 
 
 class PlanListeners(ModalListeners):
@@ -145,41 +144,10 @@ class PlanListeners(ModalListeners):
         state = (view.get("state") or {}).get("values", {})
         closing = bool(((state.get("close") or {}).get("value") or {}).get("selected_options"))
 
-        def given(values: dict[str, str], *names: str) -> dict[str, str]:
-            return {n: values[n] for n in names if values.get(n)}
-
         def call(name: str, values: dict[str, str]) -> tuple[str, dict]:
-            if part == "goal":
-                return "plan_goal", {"account": name, "goal": values.get("goal", ""), "by": values.get("goal_date", "")}
-            if part == "task":
-                return "task_add", {"account": name, "text": values.get("text", ""),
-                                    "fields": given(values, "owner", "due")}
-            if part == "kpi":
-                return "kpi", {"account": name, "kpi": values.get("kpi", ""), "value": values.get("value") or None,
-                               "on": values.get("on") or None, "target": values.get("target") or None}
-            if part == "stakeholder":
-                return "stakeholder_add", {"account": name, "name": values.get("name", ""),
-                                           "fields": given(values, "role", "department", "attitude", "needs",
-                                                           "last_contact")}
-            if part == "whitespace":
-                return "whitespace_add", {"account": name, "department": values.get("department", ""),
-                                          "use_case": values.get("use_case", "")}
-            if part == "rival":
-                return "rival_add", {"account": name, "name": values.get("name", ""),
-                                     "notes": values.get("notes") or None}
-            if part == "forces":
-                ratings = {f: (values[f"f_{f}"] + " " + values.get(f"n_{f}", "")).strip()
-                           for f in FORCES if values.get(f"f_{f}")}
-                return "forces", {"account": name, "ratings": ratings}
-            if part == "discovery":
-                return "plan_answer", {"account": name,
-                                       "answers": {b[2:]: v for b, v in values.items() if b.startswith("q_")}}
-            answers = {b[2:]: v for b, v in values.items() if b.startswith("q_")}
-            answers |= {f: values.get(f, "") for f in ("worked", "did_not")}
-            return "plan_review_save", {"account": name, "answers": answers, "close": closing}
+            return plan_form_call(part, name, values, closing)
 
         blocks = {b: b for b in state}
         blocks |= {f: f"f_{f}" for f in FORCES} | {b[2:]: b for b in state if b.startswith("q_")}
-        blocks |= {"bad_goal": "goal", "unknown_kpi": "kpi", "unknown_task_owner": "owner",
-                   "review_incomplete": "worked", "number": next(iter(state), "")}
+        blocks |= REFUSAL_FIELDS | {"number": next(iter(state), "")}
         await self._submit(ack, body, view, client, call, blocks)

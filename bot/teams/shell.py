@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from bot.teams.app import TeamsBot, Turn
 from bot.teams.cards import card_for, card_response, message_for, text_of, text_response
 from bot.teams.people import PLATFORM, identify_user
+from bot.teams.plans import PlanActions
 from bot.teams.retry import ConnectorError, with_retries
 from bot.teams.settings import TeamsSettings
 from bot.workpool import Busy, WorkPool
@@ -91,7 +92,7 @@ def command_text(activity: dict) -> str:
     return " ".join(html.unescape(TAG.sub(" ", text)).split())
 
 
-class TeamsShell:
+class TeamsShell(PlanActions):
     """The Teams channel of Gare: the Bot Framework endpoint plus what it needs to reach the store."""
 
     def __init__(self, engine: Engine, playbook: Playbook, settings: TeamsSettings,
@@ -360,6 +361,12 @@ class TeamsShell:
             await self._send(turn, ctx, reply)
         elif verb == "checklist":
             await self._show(turn, key, ctx, await self._invoke(ctx, "checklist", name=str(value.get("name") or "")))
+        elif verb == "plan_form":
+            await self._open_plan_form(turn, ctx, value)
+        elif verb == "plan_export":
+            await self._plan_export(turn, ctx, value)
+        elif verb == "plan_task_done":
+            await self._plan_task_done_message(turn, ctx, value)
         elif verb in FORMS:
             command, argument, template = FORMS[verb]
             reply = await self._invoke(ctx, command, **{argument: str(value.get(argument) or "")})
@@ -532,4 +539,8 @@ EXECUTE = {
     "account_decide": TeamsShell._decide,
     "contacted": TeamsShell._contacted,
     "cancel": TeamsShell._cancel,
+    "plan_save": TeamsShell._plan_save,
+    "plan_task_done": TeamsShell._plan_task_done,
+    "plan_review_close": TeamsShell._plan_review_close,
+    "plan_cancel": TeamsShell._plan_cancel,
 }
