@@ -83,6 +83,15 @@ def _parser() -> argparse.ArgumentParser:
     package.add_argument("--host", default=os.environ.get("GARE_HOST"),
                          help="the public host name Gare is served on (default: $GARE_HOST)")
     package.add_argument("out", help="the zip file to write, e.g. gare-teams.zip")
+    bench = sub.add_parser("bench", parents=[common], help="benchmarks: a synthetic sales org to measure on")
+    bench_sub = bench.add_subparsers(dest="bench_action", metavar="ACTION", required=True)
+    seed = bench_sub.add_parser("seed", parents=[common],
+                                help="load a synthetic org (reps in teams, accounts, deals and stage histories) "
+                                     "into an empty database")
+    seed.add_argument("--accounts", type=int, default=100_000, help="accounts (default 100000)")
+    seed.add_argument("--deals", type=int, default=500_000, help="deals (default 500000)")
+    seed.add_argument("--reps", type=int, default=200, help="reps, in teams of ten under a manager (default 200)")
+    seed.add_argument("--seed", type=int, default=42, help="random seed: the same seed gives the same org")
     serve = sub.add_parser("serve", parents=[common],
                            help="serve Slack (POST /slack/events), Teams (POST /api/messages) and the "
                                 "health check (GET /healthz)")
@@ -398,6 +407,28 @@ def cmd_teams(app: App) -> int:
     return 0
 
 
+def cmd_bench(app: App) -> int:
+    import time
+
+    from bot.progress import ProgressBar
+    from store.synthetic import seed
+
+    args = app.args
+    if min(args.accounts, args.deals, args.reps) < 0 or args.reps == 0 or args.accounts == 0:
+        app.show(Reply("error", {"error": "bench_sizes"}, ok=False))
+        return 2
+    started = time.monotonic()
+    with ProgressBar(app.language, "seed") as bar:
+        try:
+            written = seed(app.engine, app.playbook, accounts=args.accounts, deals=args.deals, reps=args.reps,
+                           seed=args.seed, progress=lambda what, done, total: bar.update(done, total))
+        except ValueError:
+            app.show(Reply("error", {"error": "bench_not_empty"}, ok=False))
+            return 2
+    app.show(Reply("bench_seeded", {"rows": written, "seconds": round(time.monotonic() - started, 1)}))
+    return 0
+
+
 def cmd_scheduler(app: App) -> int:
     from bot.scheduler import run_scheduler
 
@@ -419,6 +450,7 @@ COMMANDS = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "teams": cmd_teams,
+    "bench": cmd_bench,
 }
 
 
