@@ -82,6 +82,24 @@ def child(db: str, kind: str, path: str) -> None:
                       "wall_s": round(time.perf_counter() - wall, 1), "peak_rss_mb": round(end.ru_maxrss / 1024)}))
 
 
+def run(engine_url: str, results: dict) -> None:
+    """The suite's entry point (benchmarks/README.md): issue 10's target 4 for imports. The
+    import needs an empty database of the same kind: `results["fresh_database"]()` gives one."""
+    rows = int(results.get("import_rows") or 100_000)
+    db = results["fresh_database"]()
+    with tempfile.TemporaryDirectory() as folder:
+        accounts, deals = write_files(Path(folder), rows)
+        for kind, path in (("accounts", accounts), ("deals", deals)):
+            out = subprocess.run([sys.executable, __file__, "--child", db, kind, str(path)],
+                                 capture_output=True, text=True, check=True).stdout
+            f = json.loads(out)
+            results["figures"].append({
+                "benchmark": "import", "name": f"import of {f['rows']:,} {kind} rows, peak RSS", "value": f["peak_rss_mb"],
+                "unit": "MB", "target": "<= 300 MB", "met": f["peak_rss_mb"] <= 300,
+                "command": f"python benchmarks/bench_import.py --rows {rows} --db URL",
+                "note": f"wall {f['wall_s']} s, cpu {f['cpu_s']} s, created {f['created']:,}"})
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000, 100_000], help="deal rows per file")
