@@ -67,6 +67,10 @@ def test_a_full_pool_says_busy_at_once_and_holds_no_more_than_its_bound(engine, 
         slack_is_slow = rig.fake.hold("users.info")  # first-time speakers wait for Slack, in progress
         first = [rig.command("whoami", user=user) for user in ("U_ALICE", "U_CHLOE")]
         wait_for(lambda: rig.shell.pool.admitted == 2, what="two commands in progress")
+        # Both now wait on Slack, outside the pool's threads (on a loaded machine their first
+        # database job may still be running when the others arrive).
+        wait_for(lambda: len(rig.fake.of("users.info")) >= 2 and rig.shell.pool.pending == 0,
+                 what="both waiting on Slack")
         rest = [rig.command("whoami", user=user) for user in ("U_BRUNO", "U_CLAIRE", "U_NOBODY", "U_ALICE")]
         for key in rest:
             assert busy(rig.wait_response(key)["text"])
