@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from playbook.words import name_key
 from store.imports.report import ImportReport
-from store.values import ValueProblem, date_order_of, parse_bool, parse_date, parse_datetime, parse_number
+from store.values import (ValueProblem, date_order_of, parse_bool, parse_date, parse_datetime, parse_number,
+                          parse_quantity)
 
 csv.field_size_limit(10 * 1024 * 1024)  # a long description cell is not an unreadable file
 
@@ -328,11 +329,9 @@ class Reader:
     def number(self, raw: str) -> float:
         return parse_number(raw, decimal_comma=self.decimal_comma)
 
-    def whole(self, raw: str) -> int:
-        value = self.number(raw)
-        if not value.is_integer():
-            raise ValueProblem("bad_number", "integer")
-        return int(value)
+    def quantity(self, field: str) -> Callable[[str], float | int]:
+        """The parser of a numeric field: a number within the field's limits (store.values.LIMITS)."""
+        return lambda raw: parse_quantity(field, raw, decimal_comma=self.decimal_comma)
 
     def date(self, raw: str):
         return parse_date(raw, self.tz, self.date_order)

@@ -1,0 +1,166 @@
+"""Hostile and broken input, where a value enters: chat, Slack modals, Teams cards, CSV files.
+A number out of its range is refused, naming the field, the value and the allowed range, in
+English and French, and nothing is changed (RELIABILITY.md)."""
+from __future__ import annotations
+
+import pytest
+from sqlmodel import func, select
+
+from fake_teams import card_text, find_action
+from handlers.registry import run_command
+from handlers.reply import Context
+from slack_harness import all_text
+from store.database import session_scope
+from store.imports import import_accounts, import_deals
+from store.models import Account, AuditRecord, Deal
+from teams_harness import card
+from test_imports import NOW, errors, imp, write
+
+
+def _audits(engine) -> int:
+    with session_scope(engine) as s:
+        return s.exec(select(func.count()).select_from(AuditRecord)).one()
+
+
+def _account(engine, name: str) -> Account:
+    with session_scope(engine) as s:
+        return s.exec(select(Account).where(Account.name == name)).one()
+
+
+def _ctx(engine, playbook, language="en") -> Context:
+    return Context(engine=engine, playbook=playbook, actor="ops", owner=None, language=language, clock=lambda: NOW)
+
+
+def _said(reply, language="en") -> str:
+    from bot.render import render
+
+    return render(reply, surface="text", language=language, currency="EUR")
+
+
+@pytest.fixture
+def acme(engine, playbook, tmp_path):
+    imp(engine, import_accounts, write(tmp_path, "a.csv", "name,owner,employees,annual_revenue\nAcme,alice,50,1000\n"),
+        playbook)
+    imp(engine, import_deals, write(tmp_path, "d.csv", "Deal Name,Account,Stage,Amount\nAcme renewal,Acme,qualification,500\n"),
+        playbook)
+    return "Acme"
+
+
+OUT_OF_RANGE = [
+    ("annual_revenue", "1e308", "0 … 1e15"),
+    ("annual_revenue", "-5", "0 … 1e15"),
+    ("lifetime_value", "2e15", "0 … 1e15"),
+    ("employees", "1e20", "0 … 2 000 000 000"),
+    ("employees", "-1", "0 … 2 000 000 000"),
+    ("margin_pct", "150", "0 … 100"),
+    ("margin_pct", "-0.5", "0 … 100"),
+    ("nps", "1e300", "-1e15 … 1e15"),  # a number field declared in config.toml [fields]
+]
+
+
+@pytest.mark.parametrize("field,value,allowed", OUT_OF_RANGE)
+def test_chat_set_refuses_a_number_out_of_range_naming_field_value_and_range(engine, playbook, acme,
+                                                                             field, value, allowed):
+    before, audits = _account(engine, acme), _audits(engine)
+    reply = run_command(_ctx(engine, playbook), f"account Acme set {field}={value}")
+    assert not reply.ok and reply.data["error"] == "bad_value"
+    assert f"“{value}” is not a valid value for {field}. Expected: {allowed}." in _said(reply)
+    assert "Rien n'a été modifié." in _said(reply, "fr") and allowed in _said(reply, "fr")
+    after = _account(engine, acme)
+    assert (after.annual_revenue, after.employees, after.margin_pct, after.custom) == (
+        before.annual_revenue, before.employees, before.margin_pct, before.custom)
+    assert _audits(engine) == audits
+
+
+def test_chat_refuses_infinite_and_not_a_number(engine, playbook, acme):
+    for value in ("inf", "nan", "1e999", "-inf", "Infinity"):
+        reply = run_command(_ctx(engine, playbook), f"account Acme set annual_revenue={value}")
+        assert not reply.ok and reply.data["error"] == "bad_value", value
+    assert _account(engine, acme).annual_revenue == 1000
+
+
+def test_the_edges_of_each_range_are_accepted(engine, playbook, acme):
+    reply = run_command(_ctx(engine, playbook), "account Acme set annual_revenue=1e15 employees=2000000000 margin_pct=100")
+    assert reply.ok, reply.data
+    saved = _account(engine, acme)
+    assert (saved.annual_revenue, saved.employees, saved.margin_pct) == (1e15, 2_000_000_000, 100)
+    assert run_command(_ctx(engine, playbook), "account Acme").ok  # and it can still be shown
+    assert run_command(_ctx(engine, playbook), "account Acme set margin_pct=0 annual_revenue=0").ok
+
+
+def test_a_deal_amount_and_a_kpi_are_range_checked(engine, playbook, acme):
+    ctx = _ctx(engine, playbook)
+    reply = run_command(ctx, 'deal "Acme renewal" set amount=1e16')
+    assert not reply.ok and "Expected: 0 … 1e15." in _said(reply)
+    with session_scope(engine) as s:
+        assert s.exec(select(Deal)).one().amount == 500
+    assert run_command(ctx, "plan Acme").ok
+    reply = run_command(ctx, "kpi Acme churn 140")
+    assert not reply.ok and "Expected: 0 … 100." in _said(reply)
+    reply = run_command(ctx, "kpi Acme renewal_revenue -3")
+    assert not reply.ok and "Expected: 0 … 1e15." in _said(reply)
+
+
+def test_a_csv_with_values_out_of_range_is_refused_line_by_line_and_writes_nothing(engine, playbook, tmp_path,
+                                                                                   acme):
+    from bot.render import render
+
+    text = ("name,owner,annual_revenue,employees,margin_pct,nps\n"
+            "Big Co,alice,1e308,1e20,150,1e300\n"
+            "Small Co,alice,-1,-3,-0.5,5\n"
+            "Fine Co,alice,1000,10,50,5\n")
+    report = imp(engine, import_accounts, write(tmp_path, "big.csv", text), playbook)
+    assert not report.written
+    assert errors(report) == {(line, column, "out_of_range") for line in (2, 3)
+                              for column in ("annual_revenue", "employees", "margin_pct")} | {(2, "nps", "out_of_range")}
+    deals = imp(engine, import_deals, write(tmp_path, "d.csv", "Deal Name,Account,Stage,Amount\nX,Acme,qualification,9e99\n"),
+                playbook)
+    assert errors(deals) == {(2, "Amount", "out_of_range")}
+    from handlers.reply import Reply
+
+    said = render(Reply("import_report", report.to_dict(), ok=False), surface="text", language="en")
+    assert "column “annual_revenue”: out of range (“1e308”, “-1”); allowed: 0 … 1e15." in said
+    said_fr = render(Reply("import_report", report.to_dict(), ok=False), surface="text", language="fr")
+    assert "hors limites (“150”, “-0.5”) ; autorisé : 0 … 100." in said_fr
+    with session_scope(engine) as s:
+        assert [a.name for a in s.exec(select(Account))] == ["Acme"]
+
+
+def test_a_slack_modal_refuses_out_of_range_under_the_field_and_saves_nothing(rig):
+    from test_slack_modals import _state
+
+    name = run_command(rig.context(), "accounts owner=alice").data["accounts"][0]["account"]
+    card_ = rig.wait_response(rig.command(f"account {name}"))
+    rig.click("U_ALICE", card_["blocks"], "gare_edit_account")
+    view = rig.wait_call("views.open")["view"]
+    values = _state(view)
+    before, audits = _account(rig.engine, name), _audits(rig.engine)
+    for field, value, allowed in (("f_annual_revenue", "1e308", "0 … 1e15"), ("f_employees", "1e20", "2 000 000 000"),
+                                  ("f_margin_pct", "101", "0 … 100")):
+        if field not in values:
+            continue
+        status, answer = rig.submit("U_ALICE", view, {**values, field: {"type": "plain_text_input", "value": value}})
+        assert status == 200 and answer["response_action"] == "errors", answer
+        assert value in answer["errors"][field] and allowed in answer["errors"][field]
+    after = _account(rig.engine, name)
+    assert (after.annual_revenue, after.employees, after.margin_pct) == (
+        before.annual_revenue, before.employees, before.margin_pct)
+    assert _audits(rig.engine) == audits
+
+
+def test_a_teams_card_refuses_out_of_range_under_the_field_and_saves_nothing(teams):
+    with session_scope(teams.engine) as s:
+        name = s.exec(select(Account).where(Account.owner == "alice").order_by(Account.name)).first().name
+    account = card(teams.say(f'account "{name}"'))
+    form = card(teams.submit({}, find_action(account, verb="edit_account")))
+    save = find_action(form, verb="save_account")
+    before, audits = _account(teams.engine, name), _audits(teams.engine)
+    for field, value, allowed in (("f_margin_pct", "1e308", "0 … 100"), ("f_margin_pct", "-4", "0 … 100")):
+        bad = teams.execute(save, inputs={field: value})["value"]
+        body = bad["body"]
+        where = next(i for i, b in enumerate(body) if b.get("id") == field)
+        assert body[where + 1]["color"] == "Attention"
+        assert value in body[where + 1]["text"] and allowed in body[where + 1]["text"]
+    after = _account(teams.engine, name)
+    assert after.margin_pct == before.margin_pct and _audits(teams.engine) == audits
+    assert "Saved" in card_text(teams.execute(save, inputs={"f_margin_pct": "100"})["value"])
