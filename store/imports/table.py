@@ -266,6 +266,11 @@ def map_columns(table: Table, aliases: Aliases, required: Iterable[str], report:
 
 # --- reading cells -------------------------------------------------------------------------------
 
+def unneutralised(text: str) -> str:
+    """'=SUM(1) as `gare export` writes it (store/imports/export.py) reads back as =SUM(1)."""
+    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 class Row:
     """The cells of one row read into typed values; every problem goes to the report, grouped."""
 
@@ -276,12 +281,10 @@ class Row:
 
     def raw(self, fname: str) -> str:
         index = self.reader.columns.index.get(fname)
-        if index is None or index >= len(self.cells):
-            return ""
-        return self.cells[index].strip()
+        return "" if index is None else self.cell(index)
 
     def cell(self, index: int) -> str:
-        return self.cells[index].strip() if index < len(self.cells) else ""
+        return unneutralised(self.cells[index].strip()) if index < len(self.cells) else ""
 
     def column(self, fname: str) -> str:
         return self.reader.columns.header.get(fname, fname)
