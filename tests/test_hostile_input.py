@@ -213,3 +213,73 @@ def test_export_neutralises_formula_cells_and_reads_back_unchanged(db_url, tmp_p
     # Importing the export back changes nothing: the quote is taken off again.
     again = gare("import", "accounts", str(exported), "--dry-run", db_url=db_url, env_extra={"GARE_LANG": "en"})
     assert again.returncode == 0 and "6 unchanged" in again.stdout + again.stderr, again.stdout + again.stderr
+
+
+# --- CSV files: broken structure is refused, naming the line ---------------------------------------
+
+BROKEN_FILES = {
+    # a row with a cell too few, one with a cell too many: the line and both counts
+    "cells.csv": ("name,owner,status\nGood Co,alice,customer\nShort Co,alice\nLong Co,bob,prospect,oops\n",
+                  {(3, None, "field_count"), (4, None, "field_count")}),
+    # a quote never closed: read leniently, Beta's row became part of Acme's name
+    "quote.csv": ('name,owner,status\n"Acme,alice,customer\nBeta,bob,prospect\n', {(2, None, "unbalanced_quote")}),
+    "quote_mid.csv": ('name,owner,status\nAcme,"al"ice,customer\nBeta,bob,prospect\n', {(2, None, "unbalanced_quote")}),
+    # a quote closed rows later: one row with too many cells
+    "quote_late.csv": ('name,owner,status\nAcme,"alice,customer\nBeta",bob,prospect\n', {(2, None, "field_count")}),
+    # which owner? (today the second, empty, one won: an account without owner)
+    "dup.csv": ("name,owner,status,Owner\nDup Co,alice,customer,\n", {(1, "Owner", "duplicate_column")}),
+    # a semicolon row in a comma file (today: an account named "Mixed Co;alice;customer")
+    "mixed.csv": ("name,owner,status\nFine Co,bob,prospect\nMixed Co;alice;customer\n", {(3, None, "other_delimiter")}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_FILES))
+def test_a_broken_csv_is_refused_naming_the_line_and_writes_nothing(engine, playbook, tmp_path, name):
+    text, expected = BROKEN_FILES[name]
+    report = imp(engine, import_accounts, write(tmp_path, name, text), playbook)
+    assert not report.written and errors(report) == expected
+    with session_scope(engine) as s:
+        assert s.exec(select(func.count()).select_from(Account)).one() == 0
+    said = _said_report(report, "en")
+    assert "Nothing was written" in said and "cannot be read" not in said
+
+
+def _said_report(report, language):
+    from bot.render import render
+    from handlers.reply import Reply
+
+    return render(Reply("import_report", report.to_dict(), ok=False), surface="text", language=language)
+
+
+def test_what_a_broken_csv_report_says_in_english_and_french(engine, playbook, tmp_path):
+    mixed = imp(engine, import_accounts, write(tmp_path, "m.csv", BROKEN_FILES["mixed.csv"][0]), playbook)
+    assert "line 3: the cells are separated by “;” but the file's by “,”. Separate them by “,” like the other rows." \
+        in _said_report(mixed, "en")
+    assert "les cellules sont séparées par « ; » mais celles du fichier par « , »" in _said_report(mixed, "fr")
+    cells = imp(engine, import_accounts, write(tmp_path, "c.csv", BROKEN_FILES["cells.csv"][0]), playbook)
+    assert "2, 4 cells where the header has 3 columns" in _said_report(cells, "en")
+    assert "2, 4 cellules alors que l'en-tête a 3 colonnes" in _said_report(cells, "fr")
+    quote = imp(engine, import_accounts, write(tmp_path, "q.csv", BROKEN_FILES["quote.csv"][0]), playbook)
+    assert "line 2: a quote opens a cell and is not closed" in _said_report(quote, "en")
+    assert "guillemet" in _said_report(quote, "fr")
+    dup = imp(engine, import_accounts, write(tmp_path, "d.csv", BROKEN_FILES["dup.csv"][0]), playbook)
+    assert "column “Owner”: this column is in the header twice" in _said_report(dup, "en")
+    assert "deux fois" in _said_report(dup, "fr")
+
+
+@pytest.mark.parametrize("content", [
+    bytes(range(1, 32)) * 40,                                    # control bytes, no NUL: was "empty"
+    b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4,                # an image
+    b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\x01\x02\x03\x04\x05\x06\x07\x08\x0e\x0f\n",
+])
+def test_a_binary_file_is_not_text(engine, playbook, tmp_path, content):
+    path = tmp_path / "accounts.csv"
+    path.write_bytes(content)
+    report = imp(engine, import_accounts, path, playbook)
+    assert errors(report) == {(1, None, "unreadable_file")}
+
+
+def test_a_stray_control_character_in_a_note_is_still_text(engine, playbook, tmp_path):
+    report = imp(engine, import_accounts, write(tmp_path, "a.csv", "name,owner,churn_reason\nAcme,alice,see \x07 note\n"),
+                 playbook)
+    assert report.written
