@@ -283,3 +283,169 @@ def test_a_stray_control_character_in_a_note_is_still_text(engine, playbook, tmp
     report = imp(engine, import_accounts, write(tmp_path, "a.csv", "name,owner,churn_reason\nAcme,alice,see \x07 note\n"),
                  playbook)
     assert report.written
+
+
+# --- the command line: one sentence with the cause and the fix, never a trace ---------------------
+
+def _gare(*args, db_url, limit_file_size=None, without_root=False):
+    """`gare ...` in its own process. `without_root`: root's power to write any file is dropped,
+    so that a read-only file is read-only for the test too; `limit_file_size`: files may not grow
+    beyond it (RLIMIT_FSIZE), as on a full disk."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from test_cli import ROOT
+
+    env = {k: v for k, v in os.environ.items() if k not in ("GARE_CONFIG", "DATABASE_URL", "GARE_LANG")}
+    env.update(DATABASE_URL=db_url, GARE_LANG="en")
+
+    def limits():
+        if limit_file_size:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write beyond the limit fails instead of killing
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_size, limit_file_size))
+
+    prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-all"] if without_root and os.geteuid() == 0 else []
+    result = subprocess.run([*prefix, sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env,
+                            cwd=ROOT, timeout=120, preexec_fn=limits)
+    said = result.stdout + result.stderr
+    assert "Traceback" not in said and 'File "' not in said, said
+    return result.returncode, said
+
+
+def _count_accounts(db_url) -> int:
+    from store.database import make_engine
+
+    engine = make_engine(db_url)
+    try:
+        with session_scope(engine) as s:
+            return s.exec(select(func.count()).select_from(Account)).one()
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def read_only(db_url, tmp_path):
+    """The test database made read-only: a file without write permission, or a PostgreSQL
+    database whose transactions are read-only (a replica, a locked-down role)."""
+    import os
+    import stat
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    assert _gare("ask", "account Acme set industry=Steel", db_url=db_url)[0] == 1  # creates the schema
+    if db_url.startswith("sqlite"):
+        path = make_url(db_url).database
+        os.chmod(path, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        os.chmod(os.path.dirname(path), stat.S_IRUSR | stat.S_IXUSR)
+        yield db_url
+        os.chmod(os.path.dirname(path), stat.S_IRWXU)
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+        return
+    from conftest import PG_ADMIN_URL
+
+    name = make_url(db_url).database
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+    try:
+        yield db_url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" RESET default_transaction_read_only'))
+        admin.dispose()
+
+
+def test_a_read_only_database_is_said_in_one_sentence(read_only, tmp_path):
+    source = write(tmp_path, "a.csv", "name,owner\nAcme,alice\n")
+    expected = "is read-only, so nothing was changed: make the file and its folder writable for this user, " \
+               "or point DATABASE_URL or --db at a writable database."
+    for args in (("import", "accounts", str(source)), ("demo",)):
+        code, said = _gare(*args, db_url=read_only, without_root=True)
+        assert code == 1 and expected in said, said
+    assert _count_accounts(read_only) == 0
+
+
+def test_a_read_only_database_in_chat_asks_for_the_admin(engine, playbook, acme):
+    """What a chat user reads when the database refuses writes: no trace, nothing saved."""
+    from sqlalchemy import event
+
+    def refuse(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("UPDATE", "INSERT")):
+            raise _read_only_error(engine)
+
+    event.listen(engine, "before_cursor_execute", refuse)
+    try:
+        reply = run_command(_ctx(engine, playbook), "account Acme set industry=Steel")
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse)
+    assert reply.data == {"error": "storage", "kind": "db_read_only"}
+    assert _said(reply) == "Gare's database is read-only just now, so nothing was saved: please tell your admin.\n"
+    assert "lecture seule" in _said(reply, "fr")
+    from bot.render import render
+
+    for surface in ("slack", "teams"):
+        assert "read-only" in str(render(reply, surface=surface, language="en"))
+    assert _account(engine, acme).industry is None
+
+
+def _read_only_error(engine):
+    """The error the database itself raises on a write it refuses, read from a real read-only connection."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    if engine.dialect.name == "sqlite":
+        return OperationalError("UPDATE", {}, sqlite3.OperationalError("attempt to write a readonly database"))
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("SET TRANSACTION READ ONLY"))
+        try:
+            conn.execute(text("CREATE TEMPORARY TABLE t (x int)"))
+        except Exception as exc:
+            return exc
+    raise AssertionError("PostgreSQL wrote in a read-only transaction")
+
+
+def test_a_full_disk_is_said_in_one_sentence_and_changes_nothing(db_url, tmp_path):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the disk under the PostgreSQL server is not this process's to fill")
+    assert _gare("ask", "accounts", db_url=db_url)[0] in (0, 1)
+    rows = "".join(f"Company {n},alice,Retail,{'x' * 200}\n" for n in range(3000))
+    source = write(tmp_path, "many.csv", "name,owner,industry,churn_reason\n" + rows)
+    code, said = _gare("import", "accounts", str(source), db_url=db_url, limit_file_size=256 * 1024)
+    assert code == 1
+    assert "The disk that holds the database" in said and "is full, so nothing was changed: free some space" in said
+    assert _count_accounts(db_url) == 0
+
+
+def test_a_database_that_does_not_exist_is_said_in_one_sentence(db_url, tmp_path):
+    from sqlalchemy.engine import make_url
+
+    if db_url.startswith("sqlite"):
+        missing = "sqlite:////proc/gare-nowhere/gare.db"  # a folder nobody can create
+    else:
+        missing = make_url(db_url).set(database="gare_no_such_database").render_as_string(hide_password=False)
+    code, said = _gare("ask", "accounts", db_url=missing)
+    assert code == 1 and "does not exist and Gare cannot create it: create it" in said, said
+    assert "cannot be reached" not in said
+
+
+def test_an_unreadable_or_binary_import_file_is_said_in_one_sentence(db_url, tmp_path):
+    import os
+
+    binary = tmp_path / "accounts.csv"
+    binary.write_bytes(bytes(range(1, 32)) * 40)
+    code, said = _gare("import", "accounts", str(binary), db_url=db_url)
+    assert code == 1 and "the file cannot be read as CSV text. Export it again as CSV (UTF-8)" in said
+    code, said = _gare("import", "accounts", str(tmp_path), db_url=db_url)
+    assert code == 1 and f"Gare cannot read {tmp_path} (Is a directory)" in said
+    locked = write(tmp_path, "locked.csv", "name,owner\nAcme,alice\n")
+    os.chmod(locked, 0)
+    code, said = _gare("import", "accounts", str(locked), db_url=db_url, without_root=True)
+    assert code == 1 and f"Gare cannot read {locked} (Permission denied): give this user the right to read it" in said
+    assert _count_accounts(db_url) == 0
