@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot import logs
 from bot.render import render, to_json
 from handlers.reply import Context, Reply
 from playbook import config as playbook_config
@@ -149,6 +150,7 @@ def _language_guess(args) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logs.install()  # before anything logs: no secret nor e-mail in a log, at any level
     logging.basicConfig(level=os.environ.get("GARE_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = _parser()
