@@ -88,6 +88,21 @@ def test_the_edges_of_each_range_are_accepted(engine, playbook, acme):
     assert run_command(_ctx(engine, playbook), "account Acme set margin_pct=0 annual_revenue=0").ok
 
 
+def test_an_account_stored_with_1e308_before_the_checks_can_still_be_shown(engine, playbook, acme):
+    from bot.render import render
+
+    with session_scope(engine) as s:
+        account = s.exec(select(Account).where(Account.name == "Acme")).one()
+        account.annual_revenue, account.lifetime_value = 1e308, float("inf")
+        s.add(account)
+    reply = run_command(_ctx(engine, playbook), "account Acme")
+    assert reply.ok
+    assert "Annual revenue: 1e+308" in _said(reply)
+    for surface in ("slack", "teams"):
+        for language in ("en", "fr"):
+            assert "1e+308" in str(render(reply, surface=surface, language=language))
+
+
 def test_a_deal_amount_and_a_kpi_are_range_checked(engine, playbook, acme):
     ctx = _ctx(engine, playbook)
     reply = run_command(ctx, 'deal "Acme renewal" set amount=1e16')
