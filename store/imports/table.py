@@ -239,7 +239,7 @@ class BrokenRow(Exception):
 def _control_bytes(head: bytes) -> bool:
     """Text a CRM writes holds no control characters beyond tab and line ends; a few stray ones
     may sit in a pasted note, many say the file is not text."""
-    count = sum(1 for b in head if b < 32 and b not in (9, 10, 11, 12, 13) or b == 127)
+    count = sum(1 for b in head if (b < 32 and b not in (9, 10, 11, 12, 13)) or b == 127)
     return count > max(2, len(head) // 200)
 
 
