@@ -9,6 +9,7 @@ import os
 import sys
 from pathlib import Path
 
+from bot import logs
 from bot.render import render, to_json
 from handlers.reply import Context, Reply
 from playbook import config as playbook_config
@@ -123,7 +124,10 @@ class App:
     @property
     def engine(self):
         if self._engine is None:
-            self._engine = make_engine(self.db_url)
+            try:
+                self._engine = make_engine(self.db_url)
+            except OSError as exc:  # the SQLite file's folder cannot be made
+                raise NoDatabaseFolder(exc) from exc
         return self._engine
 
     def context(self) -> Context:
@@ -136,6 +140,10 @@ class App:
         stream = stream or (sys.stdout if reply.ok else sys.stderr)
         stream.write(render(reply, surface="text", language=self.language, currency=self.playbook.currency))
         stream.flush()
+
+
+class NoDatabaseFolder(Exception):
+    """The folder of the SQLite file does not exist and cannot be made."""
 
 
 def _os_user() -> str:
@@ -151,6 +159,7 @@ def _language_guess(args) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    logs.install()  # before anything logs: no secret nor e-mail in a log, at any level
     logging.basicConfig(level=os.environ.get("GARE_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     parser = _parser()
@@ -170,20 +179,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # a database that cannot be reached, a file that cannot be read...
         logging.getLogger("gare").debug("command failed", exc_info=True)
-        app.show(Reply("cli_error", {"error": _failure_kind(exc), "detail": str(exc).splitlines()[0][:300]
-                                     if str(exc) else "", "db": describe_url(app.db_url)}, ok=False))
+        detail = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).splitlines()[0][:300]
+                  if str(exc) else "")
+        app.show(Reply("cli_error", {"error": _failure_kind(exc), "detail": detail,
+                                     "db": describe_url(app.db_url),
+                                     "file": getattr(exc, "filename", None)}, ok=False))
         return 1
 
 
 def _failure_kind(exc: Exception) -> str:
     """Names the failure for the cli_error template; the trace goes to the debug log only."""
-    from sqlalchemy.exc import DBAPIError
+    from store.database import failure_kind
 
-    if isinstance(exc, DBAPIError):
-        text = str(exc).lower()
-        if any(w in text for w in ("connect", "unable to open", "timeout", "refused", "no route", "resolve")):
-            return "db_unreachable"
-        return "db_error"
+    kind = failure_kind(exc)
+    if kind:
+        return kind
+    if isinstance(exc, NoDatabaseFolder):
+        return "db_missing"
     if isinstance(exc, FileNotFoundError):
         return "file_not_found"
     if isinstance(exc, (PermissionError, IsADirectoryError)):
@@ -201,6 +213,9 @@ def cmd_ask(app: App) -> int:
     from handlers.registry import run as run_command
 
     reply = run_command(app.context(), " ".join(app.args.text))
+    if reply.data.get("error") == "storage":  # the operator is the admin a chat user is told to call
+        app.show(Reply("cli_error", {"error": reply.data["kind"], "db": describe_url(app.db_url)}, ok=False))
+        return 1
     if app.args.json:
         print(to_json(reply.data))
     else:

@@ -56,11 +56,23 @@ class Catalog:
         return singular if n == 1 else plural
 
 
+# Beyond this a number is shown in scientific notation: Babel's decimal arithmetic fails on 1e308,
+# and a value stored before Gare checked ranges (store/values.py) must not make a record unshowable.
+_SHOWN_IN_FULL = 1e15
+
+
+def _beyond(value: Any) -> str | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not (
+            math.isfinite(value) and abs(value) < _SHOWN_IN_FULL):
+        return "–" if isinstance(value, float) and math.isnan(value) else f"{value:.3g}"
+    return None
+
+
 def _number(value: Any, language: str, digits: int = 0) -> str:
     if value is None:
         return "–"
-    if isinstance(value, float) and math.isnan(value):
-        return "–"
+    if _beyond(value) is not None:
+        return _beyond(value)
     fmt = "#,##0" if digits == 0 else "#,##0." + "0" * digits
     return format_decimal(value, format=fmt, locale=language)
 
@@ -113,7 +125,7 @@ def environment(surface: str, language: str, currency: str = "EUR") -> Environme
     env.filters["md"] = lambda v: "" if v is None else _MD_MARKERS.sub(r"\\\g<0>", str(v))
     env.filters["split_lines"] = lambda v: str(v).splitlines()
     # An amount in its own currency (a deal's, from its CRM), else the playbook's.
-    env.filters["money"] = lambda v, code=None: "–" if v is None else format_currency(
+    env.filters["money"] = lambda v, code=None: "–" if v is None else _beyond(v) or format_currency(
         v, code or currency, format="¤#,##0" if language == "en" else "#,##0\u00a0¤", locale=language,
         currency_digits=False)
     return env

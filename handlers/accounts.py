@@ -21,7 +21,7 @@ from store import queries
 from store.queries import jsonable
 from store.database import session_scope
 from store.models import ACCOUNT_STATUSES, SECTORS, utcnow
-from store.values import ValueProblem, parse_bool, parse_date, parse_number, within_limits
+from store.values import ValueProblem, parse_bool, parse_date, parse_quantity
 
 KEY_FIELDS = ("status", "industry", "region", "sector", "annual_revenue", "employees", "margin_pct",
               "exec_sponsor", "last_contact", "lifetime_value")
@@ -170,10 +170,7 @@ def _field_value(ctx: Context, field: str, raw: str) -> Any:
                 raise ValueProblem("bad_choice", " | ".join(SECTORS))
             return sector
         if kind == "number":
-            value = within_limits(field, parse_number(raw))
-            if field == "employees" and not float(value).is_integer():
-                raise ValueProblem("bad_number", "integer")
-            return int(value) if field == "employees" else value
+            return parse_quantity(field, raw)
         if kind == "bool":
             return parse_bool(raw)
         if kind == "date":

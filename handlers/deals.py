@@ -17,7 +17,7 @@ from store import queries
 from store.database import session_scope
 from store.models import Account, OutboxMessage, StageVisit, utcnow
 from store.queries import jsonable
-from store.values import ValueProblem, parse_date, parse_number, within_limits
+from store.values import ValueProblem, parse_date, parse_quantity
 
 OVERDUE_SHOWN = 20  # open deals past their close date listed under the frozen ones
 
@@ -300,7 +300,7 @@ def _deal_value(ctx: Context, field: str, raw: str):
         if empty:
             return None
         if field == "amount":
-            return within_limits("amount", parse_number(raw))
+            return parse_quantity("amount", raw)
         if field == "currency":
             return currency_code(raw)
         if fold(raw) in TODAY_WORDS:

@@ -33,7 +33,7 @@ from store.models import (
     Account, AccountPlan, KpiValue, PlanAnswer, PlanForce, PlanKpiTarget, PlanReview, PlanRival, PlanStakeholder,
     PlanTask, PlanWhiteSpace, utcnow,
 )
-from store.values import ValueProblem, parse_number
+from store.values import ValueProblem, parse_quantity
 
 PAGE = 15
 
@@ -142,11 +142,11 @@ def _text(field: str, value: str | None, limit: int) -> str | None:
     return value
 
 
-def _number(field: str, raw: str | None) -> float:
+def _number(field: str, raw: str | None, unit: str | None = None) -> float:
     try:
-        return parse_number(raw or "")
-    except ValueProblem:
-        raise Refusal("bad_value", field=field, value=raw or "", expected="number") from None
+        return parse_quantity(field, raw or "", unit=unit)
+    except ValueProblem as problem:
+        raise Refusal("bad_value", field=field, value=raw or "", expected=problem.expected) from None
 
 
 def plan_goal(ctx: Context, account: str, goal: str, by: str | None = None) -> Reply:
@@ -262,8 +262,8 @@ def kpi(ctx: Context, account: str, kpi: str, value: str | None = None, on: str 
                       known=[k.id for k in rules.kpis])
     if value is None and target is None:
         raise Refusal("missing_value", field="value", command="kpi")
-    number = _number("value", value) if value is not None else None
-    goal = _number("target", target) if target is not None else None
+    number = _number("value", value, found_kpi.unit) if value is not None else None
+    goal = _number("target", target, found_kpi.unit) if target is not None else None
     day = _day(ctx, "on", on, not_after_today=True) if on else ctx.today()
     with _change(ctx, account) as (session, found, current):
         changes: dict[str, Any] = {}

@@ -28,6 +28,7 @@ from handlers.plans_syntax import (
 from handlers.reply import Context, Refusal, Reply
 from playbook.permissions import PERMISSIONS
 from playbook.words import COMMAND_WORDS, KEYWORD_OF, KEYWORDS, command_family, first_word, fold
+from store.database import STORAGE_FAILURES, failure_kind
 
 log = logging.getLogger("gare.handlers")
 
@@ -316,7 +317,12 @@ def guarded(ctx: Context, call: Callable[[], Reply], what: str = "") -> Reply:
         return call()
     except Refusal as refusal:
         return refused(ctx, refusal)
-    except Exception:  # never a stack trace in a chat
+    except Exception as exc:  # never a stack trace in a chat
+        kind = failure_kind(exc)
+        if kind in STORAGE_FAILURES:  # the database or its disk, not Gare: one line says which
+            log.error("command failed: %s: %s: %s", what, kind, str(getattr(exc, "orig", None) or exc).splitlines()[0])
+            log.debug("command failed: %s", what, exc_info=True)
+            return Reply("error", {"error": "storage", "kind": kind}, ok=False)
         log.exception("command failed: %s", what)
         return Reply("error", {"error": "internal"}, ok=False)
 

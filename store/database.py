@@ -83,3 +83,50 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+# What went wrong with the database itself, by what the drivers say (SQLite's messages, PostgreSQL's
+# SQLSTATE classes), so that a shell can say it in one sentence with its fix instead of a trace.
+_READ_ONLY = ("readonly database", "read-only", "read only")
+_DISK_FULL = ("database or disk is full", "no space left", "could not extend file", "disk full",
+              "file too large", "disk i/o error")
+_MISSING = ("unable to open database file",)
+# Failures of the place data is kept, that Gare's code cannot cause nor fix (an admin can).
+STORAGE_FAILURES = frozenset({"db_read_only", "disk_full", "db_missing", "db_unreachable"})
+
+
+def failure_kind(exc: BaseException) -> str | None:
+    """"db_read_only", "disk_full", "db_missing", "db_unreachable" or "db_error" for a failure of
+    the database (or of the disk under it); None for anything else. The chain is read: a full
+    disk often surfaces as the rollback that followed it ("no such savepoint")."""
+    kinds = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen and len(seen) < 8:
+        seen.add(id(exc))
+        kinds.append(_kind_of(exc))
+        exc = exc.__cause__ or exc.__context__
+    return next((k for k in kinds if k in STORAGE_FAILURES), None) or next((k for k in kinds if k), None)
+
+
+def _kind_of(exc: BaseException) -> str | None:
+    import errno
+
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT):
+        return "disk_full"
+    if not isinstance(exc, DBAPIError):
+        return None
+    text = str(exc.orig or exc).lower()
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    if sqlstate == "3D000" or (" does not exist" in text and "database" in text and "connect" in text):
+        return "db_missing"
+    if sqlstate == "25006" or any(w in text for w in _READ_ONLY):
+        return "db_read_only"
+    if sqlstate.startswith("53") or any(w in text for w in _DISK_FULL):
+        return "disk_full"
+    if any(w in text for w in _MISSING):
+        return "db_missing"
+    if any(w in text for w in ("connect", "timeout", "refused", "no route", "resolve")):
+        return "db_unreachable"
+    return "db_error"

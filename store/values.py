@@ -170,14 +170,30 @@ LIMITS: dict[str, tuple[float, float]] = {
     "annual_revenue": (0, MONEY_MAX),
     "lifetime_value": (0, MONEY_MAX),
     "amount": (0, MONEY_MAX),
-    "employees": (0, 2_000_000_000),  # an integer column
+    "employees": (0, 2_000_000_000),  # an integer column (PostgreSQL's INTEGER stops at 2 147 483 647)
 }
 DEFAULT_LIMIT = (-MONEY_MAX, MONEY_MAX)
+# A plan's KPI is limited by its unit (config.toml [[plans.kpis]] unit).
+UNIT_LIMITS: dict[str, tuple[float, float]] = {"percent": (0, 100), "count": (0, MONEY_MAX), "money": (0, MONEY_MAX)}
+INTEGER_FIELDS = frozenset({"employees"})
 
 
-def within_limits(field: str, value: float) -> float:
+def parse_quantity(field: str, raw: str, *, decimal_comma: bool = False, unit: str | None = None) -> float | int:
+    """A number typed or imported for `field` (or a KPI of `unit`), within its limits (an int for an
+    integer column). Chat, Slack modals, Teams cards and CSV files all read numbers here, so one
+    rule holds for all."""
+    value = parse_number(raw, decimal_comma=decimal_comma)
+    value = within_limits(field, value, UNIT_LIMITS.get(unit) if unit else None)
+    if field in INTEGER_FIELDS:
+        if not value.is_integer():
+            raise ValueProblem("bad_number", "integer")
+        return int(value)
+    return value
+
+
+def within_limits(field: str, value: float, limits: tuple[float, float] | None = None) -> float:
     """The value, or ValueProblem("out_of_range") naming the range it must be in."""
-    low, high = LIMITS.get(field, DEFAULT_LIMIT)
+    low, high = limits or LIMITS.get(field, DEFAULT_LIMIT)
     if not low <= value <= high:
         raise ValueProblem("out_of_range", f"{_plain(low)} … {_plain(high)}")
     return value

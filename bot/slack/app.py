@@ -19,6 +19,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.response import BoltResponse
 from sqlalchemy.engine import Engine
 
+from bot import logs
 from bot.workpool import Busy, WorkPool
 from bot.slack.checklists import ChecklistListeners
 from bot.slack.client import SlackSettings, make_web_client
@@ -53,6 +54,8 @@ class SlackShell(CommandListeners, ChecklistListeners, PlanListeners, ModalListe
     def __init__(self, engine: Engine, playbook: Playbook, settings: SlackSettings,
                  clock: Callable[[], datetime] | None = None):
         self.engine, self.playbook, self.settings = engine, playbook, settings
+        logs.protect(settings.signing_secret, settings.bot_token, settings.app_token)
+        logs.install()
         self.clock = clock or _utcnow
         self.pool = WorkPool()
         self.client = make_web_client(settings)

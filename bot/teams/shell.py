@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 from sqlalchemy.engine import Engine
 
+from bot import logs
 from bot.teams.app import TeamsBot, Turn
 from bot.teams.cards import card_for, card_response, message_for, text_of, text_response
 from bot.teams.people import PLATFORM, identify_user
@@ -98,6 +99,8 @@ class TeamsShell(PlanActions):
     def __init__(self, engine: Engine, playbook: Playbook, settings: TeamsSettings,
                  clock: Callable[[], datetime] | None = None, sleep=asyncio.sleep):
         self.engine, self.playbook, self.settings = engine, playbook, settings
+        logs.protect(settings.app_password)
+        logs.install()
         self.clock = clock or _utcnow
         self.pool = WorkPool()
         self.sleep = sleep

@@ -107,8 +107,9 @@ class Accounts(Kind):
             "crm_id": r.text(LIMITS["crm_id"]), "name": r.text(LIMITS["name"]), "owner": r.text(LIMITS["owner"]),
             "owner_id": r.text(LIMITS["owner"]), "status": r.choice(STATUS_WORDS, ACCOUNT_STATUSES),
             "industry": r.text(LIMITS["industry"]), "region": r.text(LIMITS["region"]),
-            "sector": r.choice(SECTOR_WORDS, SECTORS), "annual_revenue": r.number, "employees": r.whole,
-            "margin_pct": r.number, "exec_sponsor": r.boolean, "last_contact": r.date, "lifetime_value": r.number,
+            "sector": r.choice(SECTOR_WORDS, SECTORS), "annual_revenue": r.quantity("annual_revenue"),
+            "employees": r.quantity("employees"), "margin_pct": r.quantity("margin_pct"), "exec_sponsor": r.boolean,
+            "last_contact": r.date, "lifetime_value": r.quantity("lifetime_value"),
         }
         values = {f: row.get(f, parsers[f], required=f == "name") for f in job.columns.index}
         owners: Owners = job.state["owners"]
@@ -122,7 +123,7 @@ class Accounts(Kind):
             raw = row.cell(index)
             if raw:
                 key = custom_key(header)
-                value = row.read(header, raw, lambda text: _typed(job, job.state["kinds"][key], text))
+                value = row.read(header, raw, lambda text: _typed(job, key, job.state["kinds"][key], text))
                 if value is not None:
                     custom[key] = value
         return {k: v for k, v in values.items() if v is not None}, custom
@@ -205,11 +206,11 @@ def _same_keys(records: list[dict]) -> list[dict]:
     return [{k: r.get(k) for k in keys} for r in records]
 
 
-def _typed(job: Job, kind: str | None, raw: str) -> Any:
+def _typed(job: Job, key: str, kind: str | None, raw: str) -> Any:
     """A custom column's value as stored: typed by its declared kind, as chat's `set` stores it."""
     r = job.reader
     if kind == "number":
-        return r.number(raw)
+        return r.quantity(key)(raw)
     if kind == "bool":
         return r.boolean(raw)
     if kind == "date":

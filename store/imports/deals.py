@@ -153,7 +153,7 @@ class Deals(Kind):
             "name": row.get("name", p["name"], required=True),
             "account": row.get("account", p["account"]),
             "account_crm_id": row.get("account_id", p["crm_id"]),
-            "amount": row.get("amount", r.number),
+            "amount": row.get("amount", r.quantity("amount")),
             "currency": row.get("currency", currency_code),
             "close_date": row.get("close_date", r.date),
             "entered": row.get("stage_entered", r.datetime),

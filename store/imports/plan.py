@@ -166,9 +166,11 @@ def run(kind: Kind, session: Session, source: Any, *, playbook: Playbook, actor:
     dates |= {i: h for h, i in job.columns.claimed.items() if kind.date_column(job, h)}
     survey = table.survey(dates)
     report.rows = survey.rows
+    for line, code, value, expected in survey.broken:
+        report.problem(line, None, code, value, expected)
     if survey.unreadable_at is not None:
         report.problem(survey.unreadable_at, None, "unreadable_file")
-    elif survey.rows == 0:
+    elif survey.rows == 0 and not survey.broken:
         report.problem(table.header_line, None, "empty_file")
     order = _date_order(survey, date_order, playbook, report)
     if not report.ok:

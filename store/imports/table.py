@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from playbook.words import name_key
 from store.imports.report import ImportReport
-from store.values import ValueProblem, date_order_of, parse_bool, parse_date, parse_datetime, parse_number
+from store.values import (ValueProblem, date_order_of, parse_bool, parse_date, parse_datetime, parse_number,
+                          parse_quantity)
 
 csv.field_size_limit(10 * 1024 * 1024)  # a long description cell is not an unreadable file
 
@@ -104,7 +105,7 @@ class Table:
             head = f.read(4096)
             if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text"
                 return "utf-16"
-            if head.startswith(b"PK\x03\x04") or b"\x00" in head:  # .xlsx or another binary file
+            if head.startswith(b"PK\x03\x04") or b"\x00" in head or _control_bytes(head):  # .xlsx, a binary file
                 return None
             for encoding in ("utf-8-sig", "cp1252"):
                 f.seek(0)
@@ -155,6 +156,9 @@ class Table:
             for line, cells in self._physical_rows():
                 self.headers, self.header_line = [c.strip().lstrip("\ufeff") for c in cells], line
                 break
+        except BrokenRow as broken:
+            report.problem(broken.line, None, "unbalanced_quote")
+            return False
         except csv.Error:
             report.problem(1, None, "unreadable_file")
             return False
@@ -164,9 +168,11 @@ class Table:
         return True
 
     def _physical_rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(line, cells) of every non-blank row, the header included, the sep= line skipped."""
+        """(line, cells) of every non-blank row, the header included, the sep= line skipped.
+        Strict: a quote that opens a cell and is not closed where it should be raises BrokenRow
+        (read leniently, it would swallow the rows after it into one cell)."""
         with self._text() as text:
-            reader = csv.reader(text, delimiter=self.delimiter)
+            reader = csv.reader(text, delimiter=self.delimiter, strict=True)
             skip_sep = self.sep_line
             while True:
                 start = reader.line_num + 1
@@ -174,6 +180,8 @@ class Table:
                     cells = next(reader)
                 except StopIteration:
                     return
+                except csv.Error:
+                    raise BrokenRow(start) from None
                 if not any(c.strip() for c in cells):
                     continue
                 if skip_sep:
@@ -190,22 +198,55 @@ class Table:
     # --- the first pass -------------------------------------------------------------------------
 
     def survey(self, date_columns: dict[int, str]) -> "Survey":
-        """Counts the rows and reads which day-month-year order the file's dates prove."""
+        """Counts the rows, checks each has one cell per column and reads which day-month-year
+        order the file's dates prove."""
         survey = Survey()
+        width = len(self.headers)
         try:
             for line, cells in self.rows():
                 survey.rows += 1
+                if len(cells) != width and not (len(cells) > width and not any(c.strip() for c in cells[width:])):
+                    survey.broken.append(self._misshapen(line, cells, width))
+                    continue
                 for index, header in date_columns.items():
                     if index < len(cells):
                         survey.see(line, header, cells[index])
+        except BrokenRow as broken:
+            survey.broken.append((broken.line, "unbalanced_quote", None, None))
         except (csv.Error, UnicodeError):
             survey.unreadable_at = survey.rows + self.header_line + 1
         return survey
+
+    def _misshapen(self, line: int, cells: list[str], width: int) -> tuple[int, str, str | None, str | None]:
+        """(line, code, value, expected) for a row without one cell per column: written with
+        another delimiter than the file's ("Mixed Co;alice;customer" in a comma file), or a cell
+        too many or too few."""
+        if len(cells) == 1:
+            for other in (",", ";", "\t", "|"):
+                if other != self.delimiter and len(cells[0].split(other)) == width:
+                    return line, "other_delimiter", other, self.delimiter
+        return line, "field_count", str(len(cells)), str(width)
+
+
+class BrokenRow(Exception):
+    """A row the CSV reader cannot split: a quote opened and not closed where it should be."""
+
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
+def _control_bytes(head: bytes) -> bool:
+    """Text a CRM writes holds no control characters beyond tab and line ends; a few stray ones
+    may sit in a pasted note, many say the file is not text."""
+    count = sum(1 for b in head if (b < 32 and b not in (9, 10, 11, 12, 13)) or b == 127)
+    return count > max(2, len(head) // 200)
 
 
 @dataclass
 class Survey:
     rows: int = 0
+    broken: list[tuple[int, str, str | None, str | None]] = field(default_factory=list)  # rows not read
     first: dict[str, tuple[int, str, str]] = field(default_factory=dict)  # order -> (line, column, value)
     unreadable_at: int | None = None
 
@@ -235,7 +276,12 @@ def map_columns(table: Table, aliases: Aliases, required: Iterable[str], report:
     best: dict[str, tuple[int, int]] = {}  # field -> (rank, index)
     columns = Columns()
     ignored: list[int] = []
+    seen: set[str] = set()
     for index, header in enumerate(table.headers):
+        key = header_key(header)
+        if key and key in seen:  # which of two "owner" columns holds the owner? The file must say.
+            report.problem(table.header_line, header, "duplicate_column")
+        seen.add(key)
         if claim is not None and header_key(header) and claim(header):
             if header in columns.claimed:
                 ignored.append(index)
@@ -265,6 +311,11 @@ def map_columns(table: Table, aliases: Aliases, required: Iterable[str], report:
 
 # --- reading cells -------------------------------------------------------------------------------
 
+def unneutralised(text: str) -> str:
+    """'=SUM(1) as `gare export` writes it (store/imports/export.py) reads back as =SUM(1)."""
+    return text[1:] if text[:1] == "'" and text[1:2] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 class Row:
     """The cells of one row read into typed values; every problem goes to the report, grouped."""
 
@@ -275,12 +326,10 @@ class Row:
 
     def raw(self, fname: str) -> str:
         index = self.reader.columns.index.get(fname)
-        if index is None or index >= len(self.cells):
-            return ""
-        return self.cells[index].strip()
+        return "" if index is None else self.cell(index)
 
     def cell(self, index: int) -> str:
-        return self.cells[index].strip() if index < len(self.cells) else ""
+        return unneutralised(self.cells[index].strip()) if index < len(self.cells) else ""
 
     def column(self, fname: str) -> str:
         return self.reader.columns.header.get(fname, fname)
@@ -328,11 +377,9 @@ class Reader:
     def number(self, raw: str) -> float:
         return parse_number(raw, decimal_comma=self.decimal_comma)
 
-    def whole(self, raw: str) -> int:
-        value = self.number(raw)
-        if not value.is_integer():
-            raise ValueProblem("bad_number", "integer")
-        return int(value)
+    def quantity(self, field: str) -> Callable[[str], float | int]:
+        """The parser of a numeric field: a number within the field's limits (store.values.LIMITS)."""
+        return lambda raw: parse_quantity(field, raw, decimal_comma=self.decimal_comma)
 
     def date(self, raw: str):
         return parse_date(raw, self.tz, self.date_order)
