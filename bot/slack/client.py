@@ -90,18 +90,22 @@ def message_for(reply: Reply, *, language: str, currency: str, **extra: Any) -> 
 
 
 async def post_reply(client: AsyncWebClient, channel: str, reply: Reply, *, language: str, currency: str,
-                     thread_ts: str | None = None, **extra: Any) -> str:
+                     thread_ts: str | None = None, metadata: dict[str, Any] | None = None, **extra: Any) -> str:
     """chat.postMessage a reply; returns the message's ts (its thread's id)."""
     return await post_message(client, channel, message_for(reply, language=language, currency=currency, **extra),
-                              thread_ts=thread_ts)
+                              thread_ts=thread_ts, metadata=metadata)
 
 
 async def post_message(client: AsyncWebClient, channel: str, message: dict[str, Any], *,
-                       thread_ts: str | None = None) -> str:
-    """chat.postMessage a rendered message (see message_for); returns its ts."""
+                       thread_ts: str | None = None, metadata: dict[str, Any] | None = None) -> str:
+    """chat.postMessage a rendered message (see message_for); returns its ts. `metadata`
+    ({event_type, event_payload}) travels with the message, readable back with
+    conversations.history include_all_metadata."""
     kwargs: dict[str, Any] = {"channel": channel, "text": message["text"], "blocks": message["blocks"],
                               "unfurl_links": False, "unfurl_media": False}
     if thread_ts:
         kwargs["thread_ts"] = thread_ts
+    if metadata:
+        kwargs["metadata"] = metadata
     response = await client.chat_postMessage(**kwargs)
     return response["ts"]
