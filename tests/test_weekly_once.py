@@ -135,3 +135,33 @@ def test_slack_down_for_the_whole_run_says_who_was_not_served_and_marks_nothing_
     fake.scripted.clear()  # Slack is back: the next run delivers them, once
     again = run_weekly(engine, pb, kind="reps", clock=clock, courier=courier(engine, pb, fake))
     assert len(again.sent) == 6 and all(n == 1 for n in keys_posted(fake).values())
+
+
+# --- Teams: the key in channelData, the connector's 5xx ------------------------------------------
+
+from test_digest_teams import REPS, courier as teams_courier, sent_to, world as teams_world  # noqa: E402,F401
+
+
+def test_teams_messages_carry_their_once_only_key_and_503s_are_retried(teams_world):  # noqa: F811
+    engine, pb, clock, rig = teams_world
+    for _ in range(3):
+        rig.fake.fail_next("send", 503)
+    summary = run_weekly(engine, pb, kind="reps", clock=clock, courier=teams_courier(rig, engine, pb), to="david")
+    assert summary.sent == ["david"] and len(sent_to(rig, "david")) == 4  # three 503s, then delivered
+    keys = {c.body.get("channelData", {}).get("gareOnceKey") for c in sent_to(rig, "david")}
+    assert keys == {f"rep_nudge:{summary.period}:david"}
+
+
+def test_teams_connector_down_for_the_run_is_reported_and_nothing_marked_sent(teams_world):  # noqa: F811
+    engine, pb, clock, rig = teams_world
+    for _ in range(40):
+        rig.fake.fail_next("send", 500)
+    summary = run_weekly(engine, pb, kind="reps", clock=clock, courier=teams_courier(rig, engine, pb))
+    assert summary.sent == [] and {e for _, e in summary.failed} == {"Http500"}
+    with session_scope(engine) as s:
+        assert {r.status for r in s.exec(select(NudgeSend))} <= {"failed", "empty"}
+    rig.fake.scripted.clear()
+    again = run_weekly(engine, pb, kind="reps", clock=clock, courier=teams_courier(rig, engine, pb))
+    assert sorted(again.sent + again.nothing_to_say) == sorted(r for r, _ in summary.failed) + []
+    for who in again.sent:
+        assert len([c for c in sent_to(rig, who) if c.body.get("channelData", {}).get("gareOnceKey")]) >= 1
