@@ -25,9 +25,10 @@ from handlers.plans_syntax import (
     answer_tail, goal_tail, kpi_tail, number_tail, plans_tail, review_tail, rival_tail, stakeholder_tail, task_tail,
     whitespace_tail,
 )
-from handlers.reply import Context, Refusal, Reply
+from handlers.reply import Context, Refusal, Reply, unavailable
 from playbook.permissions import PERMISSIONS
 from playbook.words import COMMAND_WORDS, KEYWORD_OF, KEYWORDS, command_family, first_word, fold
+from store.database import unreachable
 
 log = logging.getLogger("gare.handlers")
 
@@ -316,7 +317,10 @@ def guarded(ctx: Context, call: Callable[[], Reply], what: str = "") -> Reply:
         return call()
     except Refusal as refusal:
         return refused(ctx, refusal)
-    except Exception:  # never a stack trace in a chat
+    except Exception as exc:  # never a stack trace in a chat
+        if unreachable(exc):
+            log.warning("command not run, the database is unreachable: %s (%s)", what, exc.__class__.__name__)
+            return unavailable()
         log.exception("command failed: %s", what)
         return Reply("error", {"error": "internal"}, ok=False)
 

@@ -20,6 +20,8 @@ from slack_bolt.response import BoltResponse
 from sqlalchemy.engine import Engine
 
 from bot.workpool import Busy, WorkPool
+from handlers.reply import unavailable
+from store.database import unreachable
 from bot.slack.checklists import ChecklistListeners
 from bot.slack.client import SlackSettings, make_web_client
 from bot.slack.commands import CommandListeners
@@ -108,6 +110,14 @@ class SlackShell(CommandListeners, ChecklistListeners, PlanListeners, ModalListe
                                         view=view, event=event)
                 except Busy:
                     await self._answer_busy(ack, body)
+                except Exception as exc:
+                    if not unreachable(exc):
+                        raise
+                    # The database does not answer: the user hears it in their language (Slack
+                    # knows it), and tries again in a minute.
+                    log.warning("Slack %s not served, the database is unreachable: %s", method.__name__,
+                                exc.__class__.__name__)
+                    await self._answer_busy(ack, body, unavailable(), await self._slack_language(client, body))
             call.__name__ = method.__name__
             return call
 
