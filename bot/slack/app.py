@@ -165,7 +165,15 @@ class SlackShell(CommandListeners, ChecklistListeners, PlanListeners, ModalListe
         """Slack redelivers an event it thinks failed (X-Slack-Retry-Num): the event id is claimed
         in the store, so only the first delivery, on whichever worker, is handled."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await self._claim("event", f"event:{body.get('team_id')}:{event_id}"):
-            return BoltResponse(status=200, body="")
+        try:
+            if event_id and not await self._claim("event", f"event:{body.get('team_id')}:{event_id}"):
+                return BoltResponse(status=200, body="")
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            # Not handled, and nothing said in the channel: Slack delivers the event again in a
+            # minute, then in five, by when the database is likely back.
+            log.warning("Slack event %s put off, the database is unreachable", event_id)
+            return BoltResponse(status=503, body="")
         await next()
         return None
