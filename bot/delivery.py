@@ -24,7 +24,7 @@ from bot.charts import digest_chart
 from bot.nudges import DeliveryFailed
 from bot.render import render
 from bot.slack.client import (
-    SlackSettings, make_web_client, message_for, post_message, settings_from_environment, slack_error,
+    SlackSettings, find_message, make_web_client, message_for, post_message, settings_from_environment, slack_error,
 )
 from bot.slack.people import PLATFORM, lookup_by_email
 from handlers.directory import Recipient
@@ -108,19 +108,7 @@ class SlackCourier:
 
     async def _find(self, channel: str, once_key: str, since: datetime) -> str | None:
         """The ts of the message carrying `once_key` in the channel since then, else None."""
-        cursor = None
-        for _ in range(HISTORY_PAGES):
-            page = await self.client.conversations_history(channel=channel, oldest=f"{since.timestamp():.6f}",
-                                                           include_all_metadata=True, limit=200, cursor=cursor)
-            for message in page.get("messages") or []:
-                metadata = message.get("metadata") or {}
-                if metadata.get("event_type") == METADATA_EVENT and \
-                        (metadata.get("event_payload") or {}).get("key") == once_key:
-                    return message["ts"]
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not page.get("has_more") or not cursor:
-                return None
-        return None
+        return await find_message(self.client, channel, once_key, since, pages=HISTORY_PAGES)
 
     async def _post_once(self, channel: str, message: dict, once_key: str | None, since: datetime) -> str:
         """chat.postMessage with the key in its metadata; after a 5xx, a timeout or a dropped

@@ -165,3 +165,50 @@ def test_teams_connector_down_for_the_run_is_reported_and_nothing_marked_sent(te
     assert sorted(again.sent + again.nothing_to_say) == sorted(r for r, _ in summary.failed) + []
     for who in again.sent:
         assert len([c for c in sent_to(rig, who) if c.body.get("channelData", {}).get("gareOnceKey")]) >= 1
+
+
+# --- the outbox (marketing told of a deal handed to nurture) -----------------------------------
+
+def test_an_outbox_message_a_dead_process_got_through_is_recorded_not_posted_again(engine, playbook):  # noqa: F811
+    """A process posted the handover, then died before recording it; its claim goes stale and
+    another process takes it over: it finds the message by its key in the channel and records it.
+    A row tried before whose message Slack never took is posted, once."""
+    import asyncio
+    from datetime import datetime, timedelta, timezone
+
+    from bot.outbox import OUTBOX_EVENT, deliver_outbox
+    from bot.slack.client import make_web_client
+    from fake_slack import FakeSlack, Loop
+    from store.models import OutboxMessage
+
+    loop = Loop()
+    slack = FakeSlack()
+    slack.base_url = loop.serve(slack.app())
+    try:
+        now = datetime.now(timezone.utc)
+        with session_scope(engine) as s:
+            for n in (1, 2):
+                s.add(OutboxMessage(kind="nurture_handover", platform="slack", channel="C_MARKETING", language="en",
+                                    data={"deal": f"Deal {n}", "account": "Acme", "owner": "alice", "reason": "budget",
+                                          "stage_name": "Proposal", "amount": 1000, "kind": None, "since": "2026-11-20"},
+                                    status="claimed", attempts=1, claimed_by="dead-host:1",
+                                    claimed_at=now - timedelta(minutes=30), created_at=now - timedelta(minutes=31)))
+        with session_scope(engine) as s:
+            first, second = s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        # What the dead process got through before dying: the first row's message.
+        slack.answer("chat.postMessage", {"channel": "C_MARKETING", "text": "Deal 1", "blocks": [],
+                                          "metadata": {"event_type": OUTBOX_EVENT,
+                                                       "event_payload": {"key": f"outbox:{first.id}"}}})
+        settings = SlackSettings(signing_secret="", bot_token=BOT_TOKEN, api_url=slack.base_url + "/api/")
+
+        async def deliver():
+            return await deliver_outbox(engine, playbook, make_web_client(settings), worker="second")
+        assert asyncio.run(deliver()) == 2
+        posts = slack.of("chat.postMessage")
+        assert len(posts) == 1 and posts[0].body["metadata"]["event_payload"]["key"] == f"outbox:{second.id}"
+        with session_scope(engine) as s:
+            rows = s.exec(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [r.status for r in rows] == ["sent", "sent"]
+        assert rows[0].ts == slack.messages["C_MARKETING"][0]["ts"]
+    finally:
+        loop.close()
