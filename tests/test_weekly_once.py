@@ -56,6 +56,8 @@ def assert_each_exactly_once(engine, fake):
     for row in sent:  # the ledger names the very message that went out
         key = by_ts[row.ts]["metadata"]["event_payload"]["key"]
         assert key.startswith(f"{row.kind}:{row.period}:")
+    print(f"\n{len(sent)} recipients, {sum(posted.values())} messages, "
+          f"{sum(n - 1 for n in posted.values())} duplicates, {len(sent) - len(posted)} lost")
     return posted
 
 
