@@ -12,6 +12,7 @@ from typing import Callable, Iterable, Mapping, Protocol
 
 from sqlalchemy.engine import Engine
 
+from bot.faults import crash_point, process_gone
 from bot.render import render
 from playbook.words import fold
 from handlers import digest, manager_digest, rep_nudge
@@ -38,8 +39,30 @@ class Courier(Protocol):
     platform: str  # "slack" or "teams"
 
     def deliver(self, recipient: Recipient, reply: Reply, language: str,
-                chart: bytes | None = None) -> tuple[str, str]:
-        """Posts the reply to the recipient; returns (channel, message id)."""
+                chart: bytes | None = None, once_key: str | None = None) -> tuple[str, str]:
+        """Posts the reply to the recipient, the once-only key in the message's metadata;
+        returns (channel, message id)."""
+
+    def find_sent(self, recipient: Recipient, once_key: str, since: datetime) -> tuple[str, str] | None:
+        """(channel, message id) of the message carrying `once_key` posted to the recipient
+        since then, None when there is none; DeliveryFailed when it cannot be told. A courier
+        whose platform lets a bot read no history (Teams) has no such method."""
+
+
+def once_key(kind: str, period: str, recipient: str) -> str:
+    """What identifies one weekly message, carried in the message itself (Slack metadata, Teams
+    channelData) so a run resuming a dead one's claim can see whether it went out."""
+    return f"{kind}:{period}:{fold(recipient)}"
+
+
+def period_start(period: str) -> datetime:
+    """The Monday 00:00 UTC of an ISO week ("2026-W48"), less a day for the time zones ahead:
+    no message of that period was posted before."""
+    from datetime import date, timezone
+
+    year, week = period.split("-W")
+    monday = date.fromisocalendar(int(year), int(week), 1)
+    return datetime(monday.year, monday.month, monday.day, tzinfo=timezone.utc) - timedelta(days=1)
 
 
 @dataclass
@@ -48,6 +71,7 @@ class RunSummary:
     period: str
     sent: list[str] = field(default_factory=list)
     already_sent: list[str] = field(default_factory=list)
+    found_sent: list[str] = field(default_factory=list)  # posted by a run that died before recording it
     nothing_to_say: list[str] = field(default_factory=list)
     not_today: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -58,6 +82,7 @@ class RunSummary:
 
     def as_data(self) -> dict:
         return {"kind": self.kind, "period": self.period, "sent": self.sent, "already_sent": self.already_sent,
+                "found_sent": self.found_sent,
                 "nothing_to_say": self.nothing_to_say, "not_today": self.not_today,
                 "failed": [{"recipient": r, "error": e} for r, e in self.failed],
                 "unreachable": [{"recipient": r, "reason": e} for r, e in self.unreachable],
@@ -95,11 +120,13 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
                due_today_only: bool = False, worker: str | None = None,
                chart_maker: Callable[[dict, str], bytes | None] | None = None,
                couriers: "Iterable[Courier] | Mapping[str, Courier] | None" = None,
-               language: str | None = None) -> RunSummary:
+               language: str | None = None, resume_only: bool = False) -> RunSummary:
     """kind: "reps" or "managers". `due_today_only` (the scheduler) sends each rep's nudge on
     their chosen day; `gare digest --now` sends regardless. `couriers` (or one `courier`): one per
     platform; each recipient gets the one of their platform (platform_for). `language` (the CLI's
-    --lang) wins over each recipient's own."""
+    --lang) wins over each recipient's own. `resume_only` (the scheduler's resuming job) looks
+    only at messages a run claimed and never settled (it died): each is looked for in the
+    recipient's chat first, recorded when found, else sent."""
     available = as_couriers(couriers) | as_couriers(courier)
     worker = worker or worker_id()
     language_override = language
@@ -113,13 +140,17 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
         recipients = [r for r in recipients if fold(r.owner) == fold(to)]
         if not recipients:
             summary.not_recipient = to
+    if resume_only:
+        with session_scope(engine) as session:
+            unsettled = {fold(r) for r in queries.resumable_sends(session, ledger_kind, summary.period)}
+        recipients = [r for r in recipients if fold(r.owner) in unsettled]
     today = ctx.now().astimezone(playbook.tz).weekday()
     session_factory = lambda: session_scope(engine)  # noqa: E731
 
     for person in recipients:
         recipient = person.owner
         setting = settings.get(fold(recipient))
-        if kind == "reps" and due_today_only and digest.nudge_day(ctx, setting) != today:
+        if kind == "reps" and due_today_only and not resume_only and digest.nudge_day(ctx, setting) != today:
             summary.not_today.append(recipient)
             continue
         if person.problem is not None:
@@ -128,10 +159,15 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
             continue
         platform = platform_for(playbook, person, setting, available or PLATFORMS)
         summary.reach.append((recipient, person.reach(platform), platform))
-        if not dry_run and not queries.claim_send(session_factory, ledger_kind, summary.period, recipient, worker,
-                                                  clock(), STALE_CLAIM):
-            summary.already_sent.append(recipient)
-            continue
+        claim = None
+        if not dry_run:
+            claim = queries.claim_send(session_factory, ledger_kind, summary.period, recipient, worker, clock(),
+                                       STALE_CLAIM, dead=process_gone)
+            if claim is None:
+                summary.already_sent.append(recipient)
+                continue
+        key = once_key(ledger_kind, summary.period, recipient)
+        crash_point("weekly:claimed")
         language = language_override or person.language or playbook.language
         ctx.language = language
         try:
@@ -154,13 +190,25 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
             chosen = available.get(platform)
             if chosen is None:
                 raise DeliveryFailed(f"no_{platform}_courier")
-            channel, ts = chosen.deliver(person, reply, language, chart)
+            found = None
+            if claim == "resumed" and hasattr(chosen, "find_sent"):
+                # The run that held this claim may have died after the platform took the message.
+                found = chosen.find_sent(person, key, period_start(summary.period))
+            if found is not None:
+                channel, ts = found
+                summary.found_sent.append(recipient)
+            else:
+                crash_point("weekly:before_post")
+                channel, ts = chosen.deliver(person, reply, language, chart, once_key=key)
+                crash_point("weekly:after_post")
             queries.finish_send(session_factory, ledger_kind, summary.period, recipient, "sent", now=clock(),
-                                channel=channel, ts=ts)
+                                channel=channel, ts=ts,
+                                before_commit=lambda: crash_point("weekly:before_ledger_commit"))
             if kind == "managers":
                 with session_scope(engine) as session:
                     manager_digest.save_snapshot(session, recipient, summary.period, reply.data["counts"])
-            summary.sent.append(recipient)
+            if found is None:
+                summary.sent.append(recipient)
         except DeliveryFailed as failure:
             log.warning("could not deliver %s to %s: %s", ledger_kind, recipient, failure.code)
             summary.failed.append((recipient, failure.code))

@@ -8,10 +8,12 @@ import logging
 from datetime import datetime, timezone
 
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.nudges import as_couriers, run_weekly
 
 log = logging.getLogger("gare.scheduler")
+RESUME_EVERY_MINUTES = 5  # how soon a dead run's unsent messages go out without anyone's help
 
 
 def rep_trigger(playbook) -> CronTrigger:
@@ -39,7 +41,9 @@ def weekly_jobs(engine, playbook, make_courier, clock=lambda: datetime.now(timez
         finally:
             for courier in couriers.values():
                 courier.close()
-        log.info("%s %s: sent %s, failed %s", summary.kind, summary.period, summary.sent, summary.failed)
+        if summary.sent or summary.failed or summary.found_sent or not options.get("resume_only"):
+            log.info("%s %s: sent %s, found already sent %s, failed %s", summary.kind, summary.period,
+                     summary.sent, summary.found_sent, summary.failed)
 
     def reps():
         run("reps", due_today_only=True)
@@ -47,7 +51,14 @@ def weekly_jobs(engine, playbook, make_courier, clock=lambda: datetime.now(timez
     def managers():
         run("managers", chart_maker=chart_for)
 
-    return [("rep_nudges", rep_trigger(playbook), reps), ("manager_digest", manager_trigger(playbook), managers)]
+    def resume():
+        # A run that died (killed, redeployed) left claims nobody settles: each message is looked
+        # for in the recipient's chat, recorded when there, else sent. Nothing else is touched.
+        run("reps", resume_only=True)
+        run("managers", resume_only=True, chart_maker=chart_for)
+
+    return [("rep_nudges", rep_trigger(playbook), reps), ("manager_digest", manager_trigger(playbook), managers),
+            ("resume_weekly", IntervalTrigger(minutes=RESUME_EVERY_MINUTES, timezone=playbook.tz), resume)]
 
 
 def add_weekly_jobs(scheduler, engine, playbook) -> bool:

@@ -17,7 +17,7 @@ from playbook.facts import typed_value
 from playbook.config import ACCOUNT_FIELDS, PROFILE_IDS, localized
 from playbook.profiles import common_actions
 from playbook.tiers import pyramid
-from store import queries
+from store import locks, queries
 from store.queries import jsonable
 from store.database import session_scope
 from store.models import ACCOUNT_STATUSES, SECTORS, utcnow
@@ -190,7 +190,7 @@ def account_set(ctx: Context, account: str, changes: dict[str, str],
     parsed = _parse_changes(ctx, changes)
     shown = _parse_changes(ctx, expected or {})
     with session_scope(ctx.engine) as session:
-        acc = resolve_account(session, account, ctx)
+        acc = locks.lock(session, resolve_account(session, account, ctx))
         ctx.require("change", owner=acc.owner)
         for field, value in shown.items():
             current = _current(ctx, acc, field)
@@ -256,6 +256,7 @@ def _apply(ctx: Context, session, acc, parsed: dict[str, Any]) -> Reply:
     if "owner" in parsed and fold(parsed["owner"] or "") != fold(acc.owner or ""):
         ctx.require("reassign", owner=acc.owner, new_owner=parsed["owner"])
     diff: dict[str, list] = {}
+    custom_changes: dict[str, Any] = {}
     for field, value in parsed.items():
         if field == "profile":
             old = acc.profile_override
@@ -276,16 +277,13 @@ def _apply(ctx: Context, session, acc, parsed: dict[str, Any]) -> Reply:
                 if field == "status":
                     acc.status_source = "chat"  # deals imported later do not override it
         else:
-            custom = dict(acc.custom or {})
-            old = custom.get(field)
+            old = (acc.custom or {}).get(field)
             stored = value.isoformat() if isinstance(value, date) else value
             if old != stored:
                 diff[field] = [old, stored]
-                if stored is None:
-                    custom.pop(field, None)
-                else:
-                    custom[field] = stored
-                acc.custom = custom
+                custom_changes[field] = stored
+    if custom_changes:
+        acc.custom = locks.merge_custom(acc.custom, custom_changes)
     if diff:
         acc.updated_at = utcnow()
         session.add(acc)

@@ -12,7 +12,7 @@ from handlers.records import AccountView, account_views, resolve_account
 from handlers.reply import Context, Refusal, Reply
 from playbook.config import localized
 from playbook.method import action_every_days, actions_apply
-from store import queries
+from store import locks, queries
 from store.database import session_scope
 from store.models import ActionDone
 
@@ -57,7 +57,7 @@ def done_since(session: Session, account_ids: list[int], since: datetime) -> int
 def action_done(ctx: Context, account: str, number: str) -> Reply:
     """`done ACCOUNT N`: the Nth common action of the account's profile is done (due again later)."""
     with session_scope(ctx.engine) as session:
-        found = resolve_account(session, account, ctx)
+        found = locks.lock(session, resolve_account(session, account, ctx))
         ctx.require("change", owner=found.owner)
         view = account_views(session, ctx, [found])[0]
         profile = ctx.playbook.profile(view.assessment.profile.profile or "")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from playbook.words import fold
 from handlers.reply import Context, Refusal, Reply
 from handlers.records import checklist_assessment, resolve_subject
-from store import queries
+from store import locks, queries
 from store.database import session_scope
 from store.values import ValueProblem, parse_bool
 
@@ -63,6 +63,10 @@ def checklist_answer(ctx: Context, name: str, answers: dict[str, str]) -> Reply:
             raise Refusal("bad_value", field=key, value=raw, expected="yes_no") from None
     with session_scope(ctx.engine) as session:
         kind, deal, account = resolve_subject(session, name, ctx)
+        if deal is not None:
+            deal = locks.lock(session, deal)
+        else:
+            account = locks.lock(session, account)
         ctx.require("change", owner=deal.owner if deal is not None else account.owner)
         subject_id = deal.id if deal is not None else account.id
         for (item_kind, item_id), value in parsed:

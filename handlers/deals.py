@@ -13,7 +13,7 @@ from handlers.records import (
     checklist_assessment, deal_data, kind_label, list_owners, open_deals_timed, resolve_deal, stage_label,
 )
 from playbook.method import needs_gate_confirmation
-from store import queries
+from store import locks, queries
 from store.database import session_scope
 from store.models import Account, OutboxMessage, StageVisit, utcnow
 from store.queries import jsonable
@@ -49,7 +49,7 @@ def deal_stage(ctx: Context, deal: str, stage: str, confirm: str | None = None) 
     stage asks for a confirmation with a reason (`confirm REASON`), audited for the manager."""
     spec = ctx.playbook.find_stage(stage)
     with session_scope(ctx.engine) as session:
-        d = resolve_deal(session, deal, ctx)
+        d = locks.lock(session, resolve_deal(session, deal, ctx))
         ctx.require("change", owner=d.owner)
         if spec is None:
             raise Refusal("unknown_stage", name=stage,
@@ -120,7 +120,7 @@ def deal_nurture(ctx: Context, deal: str, reason: str | None = None) -> Reply:
     marketing hears of it in the playbook's nurture channel (and in the weekly nurture list)."""
     reason = " ".join((reason or "").split()) or None
     with session_scope(ctx.engine) as session:
-        d = resolve_deal(session, deal, ctx)
+        d = locks.lock(session, resolve_deal(session, deal, ctx))
         ctx.require("change", owner=d.owner)
         if d.status == "nurture":
             data = _one(session, ctx, d)
@@ -229,7 +229,7 @@ def deal_snooze(ctx: Context, deal: str, until, reason: str | None = None) -> Re
     if len(reason) > 500:
         raise Refusal("too_long", field="reason", limit=500)
     with session_scope(ctx.engine) as session:
-        d = resolve_deal(session, deal, ctx)
+        d = locks.lock(session, resolve_deal(session, deal, ctx))
         ctx.require("change", owner=d.owner)
         if d.status in ("won", "lost"):
             raise Refusal("deal_closed", deal=d.name, status=d.status)
@@ -255,7 +255,7 @@ def deal_set(ctx: Context, deal: str, changes: dict[str, str]) -> Reply:
     is escalated or nurtured), amount, currency or close date; all or nothing, audited."""
     parsed = {field: _deal_value(ctx, field, raw) for field, raw in _deal_fields(changes).items()}
     with session_scope(ctx.engine) as session:
-        d = resolve_deal(session, deal, ctx)
+        d = locks.lock(session, resolve_deal(session, deal, ctx))
         ctx.require("change", owner=d.owner)
         diff = {f: [getattr(d, f), v] for f, v in parsed.items() if getattr(d, f) != v}
         if diff:

@@ -9,7 +9,7 @@ from handlers.records import account_views, resolve_account
 from handlers.reply import Context, Refusal, Reply
 from playbook.method import LET_GO_DECISIONS
 from playbook.words import DECISION_WORDS, fold
-from store import queries
+from store import locks, queries
 from store.database import session_scope
 from store.models import AccountDecision, utcnow
 
@@ -24,7 +24,7 @@ def account_decide(ctx: Context, account: str, decision: str, reason: str | None
     if reason is not None and len(reason) > 500:
         raise Refusal("too_long", field="reason", limit=500)
     with session_scope(ctx.engine) as session:
-        acc = resolve_account(session, account, ctx)
+        acc = locks.lock(session, resolve_account(session, account, ctx))
         ctx.require("change", owner=acc.owner)
         view = account_views(session, ctx, [acc], with_timings=False)[0]
         if not view.assessment.profile.let_go:
@@ -36,10 +36,8 @@ def account_decide(ctx: Context, account: str, decision: str, reason: str | None
             changes["status"] = [acc.status, "former"]
             acc.status = "former"
             if "churn_reason" in ctx.playbook.field_types:
-                custom = dict(acc.custom or {})
-                changes["churn_reason"] = [custom.get("churn_reason"), LET_GO_REASON]
-                custom["churn_reason"] = LET_GO_REASON
-                acc.custom = custom
+                changes["churn_reason"] = [(acc.custom or {}).get("churn_reason"), LET_GO_REASON]
+                acc.custom = locks.merge_custom(acc.custom, {"churn_reason": LET_GO_REASON})
             acc.updated_at = utcnow()
             session.add(acc)
         queries.audit(session, ctx.who, "account", "let_go_decision", entity_id=acc.id, entity_name=acc.name,

@@ -27,7 +27,7 @@ from playbook.words import (
 )
 from store import people as directory
 from store import plans as store_plans
-from store import queries
+from store import locks, queries
 from store.database import session_scope
 from store.models import (
     Account, AccountPlan, KpiValue, PlanAnswer, PlanForce, PlanKpiTarget, PlanReview, PlanRival, PlanStakeholder,
@@ -105,7 +105,7 @@ def _change(ctx: Context, account: str) -> Iterator[tuple[Session, Account, Acco
     """The account (checked: may the speaker change it?) and its current plan, started when it
     has none. One transaction: a refusal anywhere inside changes nothing."""
     with session_scope(ctx.engine) as session:
-        found = resolve_account(session, account)
+        found = locks.lock(session, resolve_account(session, account))
         ctx.require("change", owner=found.owner)
         current = store_plans.current_plan(session, found.id)
         if current is None:
@@ -441,7 +441,7 @@ def plan_review_save(ctx: Context, account: str, answers: dict[str, str], close:
                           known=["worked", "did_not"] + [q.id for q in questions])
         chosen[field] = _text(field, text, 2000)
     with session_scope(ctx.engine) as session:
-        found = resolve_account(session, account)
+        found = locks.lock(session, resolve_account(session, account))
         ctx.require("change", owner=found.owner)
         current = store_plans.current_plan(session, found.id)
         if current is None:

@@ -25,10 +25,10 @@ from handlers.plans_syntax import (
     answer_tail, goal_tail, kpi_tail, number_tail, plans_tail, review_tail, rival_tail, stakeholder_tail, task_tail,
     whitespace_tail,
 )
-from handlers.reply import Context, Refusal, Reply
+from handlers.reply import Context, Refusal, Reply, unavailable
 from playbook.permissions import PERMISSIONS
 from playbook.words import COMMAND_WORDS, KEYWORD_OF, KEYWORDS, command_family, first_word, fold
-from store.database import STORAGE_FAILURES, failure_kind
+from store.database import STORAGE_FAILURES, failure_kind, unreachable
 
 log = logging.getLogger("gare.handlers")
 
@@ -319,10 +319,14 @@ def guarded(ctx: Context, call: Callable[[], Reply], what: str = "") -> Reply:
         return refused(ctx, refusal)
     except Exception as exc:  # never a stack trace in a chat
         kind = failure_kind(exc)
-        if kind in STORAGE_FAILURES:  # the database or its disk, not Gare: one line says which
+        if kind in STORAGE_FAILURES and kind != "db_unreachable":
+            # Read-only, full or missing: the admin must act, trying again will not help.
             log.error("command failed: %s: %s: %s", what, kind, str(getattr(exc, "orig", None) or exc).splitlines()[0])
             log.debug("command failed: %s", what, exc_info=True)
             return Reply("error", {"error": "storage", "kind": kind}, ok=False)
+        if kind == "db_unreachable" or unreachable(exc):  # down or restarting: it passes
+            log.warning("command not run, the database is unreachable: %s (%s)", what, exc.__class__.__name__)
+            return unavailable()
         log.exception("command failed: %s", what)
         return Reply("error", {"error": "internal"}, ok=False)
 

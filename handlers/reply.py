@@ -20,6 +20,11 @@ class Reply:
     ok: bool = True
 
 
+def unavailable() -> Reply:
+    """"Temporarily unavailable, try again in a minute": the database does not answer."""
+    return Reply("error", {"error": "unavailable"}, ok=False)
+
+
 class Refusal(Exception):
     """Bad input or an unknown name: answered politely with the `error` template, nothing changed."""
 

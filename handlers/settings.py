@@ -8,7 +8,7 @@ from handlers.digest import nudge_day
 from handlers.reply import Context, Refusal, Reply
 from playbook.config import PLATFORMS
 from playbook.words import CATEGORY_WORDS, DAY_WORDS, NUDGE_CATEGORIES as CATEGORIES, fold
-from store import queries
+from store import locks, queries
 from store.database import session_scope
 from store.models import RepSetting, utcnow
 
@@ -19,7 +19,9 @@ def settings(ctx: Context, changes: dict[str, str]) -> Reply:
     if not ctx.owner:
         raise Refusal("unknown_me")
     with session_scope(ctx.engine) as session:
-        row = session.exec(select(RepSetting).where(RepSetting.owner == ctx.owner)).first() or RepSetting(owner=ctx.owner)
+        locks.begin_write(session)
+        row = session.exec(select(RepSetting).where(RepSetting.owner == ctx.owner).with_for_update()).first() \
+            or RepSetting(owner=ctx.owner)
         muted = set(row.muted or [])
         for key, raw in changes.items():
             k, value = fold(key), fold(raw)

@@ -52,6 +52,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+CONNECT_TIMEOUT = 2  # seconds (libpq's smallest useful value)
+POOL_TIMEOUT = 10    # seconds a request waits for a pooled connection
+
+
+def unreachable(exc: BaseException) -> bool:
+    """True for a failure that says the database cannot be reached right now (down, restarting,
+    the network cut, SQLite's file unreadable or locked too long), not a fault in the request:
+    the user is told to try again in a minute."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
 def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     url = resolve_url(url)
     parsed = make_url(url)
@@ -62,7 +77,13 @@ def make_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
             Path(db).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"check_same_thread": False}
     else:
+        # A pooled connection the database dropped is replaced before use (pre-ping), so the
+        # process recovers by itself when the database is back; a database that does not answer
+        # fails a new connection within CONNECT_TIMEOUT, in time for a polite "try again".
         kwargs["pool_pre_ping"] = True
+        if parsed.get_backend_name() == "postgresql":
+            kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
+            kwargs["pool_timeout"] = POOL_TIMEOUT
     engine = create_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

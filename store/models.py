@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, UniqueConstraint, event, false
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event, false, text
 from sqlmodel import Field, SQLModel
 
 from playbook.words import fold
@@ -93,6 +93,9 @@ class StageVisit(SQLModel, table=True):
     """One stay of a deal at one stage: the stage-time indicator is computed from these."""
 
     __tablename__ = "stage_visit"
+    # At most one open stay per deal, whoever moves it at the same time (migration 0009).
+    __table_args__ = (Index("uq_stage_visit_one_open", "deal_id", unique=True,
+                            postgresql_where=text("left_at IS NULL"), sqlite_where=text("left_at IS NULL")),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deal.id", index=True)

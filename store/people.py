@@ -9,6 +9,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from playbook.words import fold
+from store import locks
 from store.models import Person, utcnow
 
 PLATFORM_COLUMNS = {"slack": "slack_id", "teams": "teams_id"}
@@ -51,6 +52,7 @@ def by_owners(session: Session, owners: Iterable[str]) -> dict[str, Person]:
 
 
 def link(session: Session, person: Person, platform: str, user_id: str) -> None:
+    locks.lock(session, person)  # the same object, reloaded: two processes may link at once
     setattr(person, PLATFORM_COLUMNS[platform], user_id)
     person.updated_at = utcnow()
     session.add(person)

@@ -401,10 +401,14 @@ def save_chat_user(session: Session, platform: str, chat_id: str, **fields: Any)
 
 # --- the weekly send ledger ------------------------------------------------------------------
 
-def claim_send(session_factory, kind: str, period: str, recipient: str, worker: str, now, stale_after) -> bool:
-    """Claims the right to send one nudge or digest. True for exactly one caller per
-    (kind, period, recipient) across processes; a claim left by a crashed run (still "claimed"
-    after `stale_after`) or a failed send can be taken over."""
+def claim_send(session_factory, kind: str, period: str, recipient: str, worker: str, now, stale_after,
+               dead=None) -> str | None:
+    """Claims the right to send one nudge or digest: "new" for a first claim, "resumed" for a
+    claim taken over from a run that died (still "claimed" after `stale_after`, or `dead(worker)`
+    says its process is gone) or whose send failed, None when another run has it or it is done.
+    Exactly one caller per (kind, period, recipient) wins, across processes. A resumed claim may
+    have been posted already (the run died after the platform accepted it): the caller looks
+    for it before posting again."""
     from sqlalchemy.exc import IntegrityError
 
     from store.models import NudgeSend
@@ -412,27 +416,41 @@ def claim_send(session_factory, kind: str, period: str, recipient: str, worker: 
     try:
         with session_factory() as session:
             session.add(NudgeSend(kind=kind, period=period, recipient=recipient, claimed_by=worker, claimed_at=now))
-        return True
+        return "new"
     except IntegrityError:
         pass
     with session_factory() as session:
         row = session.exec(select(NudgeSend).where(NudgeSend.kind == kind, NudgeSend.period == period,
                                                    NudgeSend.recipient == recipient)).first()
         if row is None or row.status in ("sent", "empty"):
-            return False
-        if row.status == "claimed" and now - _aware(row.claimed_at, now) < stale_after:
-            return False
+            return None
+        if row.status == "claimed" and now - _aware(row.claimed_at, now) < stale_after \
+                and not (dead is not None and dead(row.claimed_by or "")):
+            return None
         # Take over with a compare-and-set on the old claim, so two resuming runs do not both win.
         result = session.execute(
             NudgeSend.__table__.update()
             .where(NudgeSend.id == row.id, NudgeSend.claimed_by == row.claimed_by,
                    NudgeSend.claimed_at == row.claimed_at, NudgeSend.status == row.status)
             .values(claimed_by=worker, claimed_at=now, status="claimed", error=None))
-        return result.rowcount == 1
+        return "resumed" if result.rowcount == 1 else None
+
+
+def resumable_sends(session: Session, kind: str, period: str) -> list[str]:
+    """The recipients whose message of this period was claimed and never settled: what the
+    resuming job looks at (a run that died), leaving alone those nobody has started and those
+    whose failure the run's summary reported."""
+    from store.models import NudgeSend
+
+    return list(session.exec(select(NudgeSend.recipient).where(
+        NudgeSend.kind == kind, NudgeSend.period == period, NudgeSend.status == "claimed")))
 
 
 def finish_send(session_factory, kind: str, period: str, recipient: str, status: str, *, now=None,
-                channel: str | None = None, ts: str | None = None, error: str | None = None) -> None:
+                channel: str | None = None, ts: str | None = None, error: str | None = None,
+                before_commit=None) -> None:
+    """Records how a claimed send ended. `before_commit` runs inside the transaction, just before
+    it commits (where tests make the process die)."""
     from store.models import NudgeSend
 
     with session_factory() as session:
@@ -442,6 +460,9 @@ def finish_send(session_factory, kind: str, period: str, recipient: str, status:
         row.error = (error or "")[:200] or None
         row.sent_at = now if status == "sent" else None
         session.add(row)
+        if before_commit is not None:
+            session.flush()
+            before_commit()
 
 
 def _aware(value, like):

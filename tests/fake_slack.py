@@ -64,6 +64,8 @@ class FakeSlack:
         self.socket_outbox: list[dict] = []
         self.socket_acks: list[dict] = []
         self.held: dict[str, threading.Event] = {}
+        # What each channel holds, oldest first, as conversations.history answers it back.
+        self.messages: dict[str, list[dict]] = {}
 
     # --- scripting -------------------------------------------------------------------------
     def fail_next(self, method: str, *, error: str | None = None, retry_after: int | None = None) -> None:
@@ -73,6 +75,17 @@ class FakeSlack:
         else:
             item = (200, {"ok": False, "error": error or "internal_error"}, {})
         self.scripted.setdefault(method, []).append(item)
+
+    def fail_status(self, method: str, status: int = 503, times: int = 1) -> None:
+        """The next `times` calls to `method` answer this HTTP status (a 5xx: Slack in trouble),
+        doing nothing."""
+        for _ in range(times):
+            self.scripted.setdefault(method, []).append((status, {"ok": False, "error": "fatal_error"}, {}))
+
+    def slow_next(self, method: str, seconds: float) -> None:
+        """The next call to `method` is done (a message is posted) but answered only after this
+        long: a client that gave up earlier never learns it went through."""
+        self.scripted.setdefault(method, []).append(("slow", {"seconds": seconds}, {}))
 
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
@@ -99,14 +112,27 @@ class FakeSlack:
         await _wait_for_gate(self.held.get(method))
         if self.scripted.get(method):
             status, answer, headers = self.scripted[method].pop(0)
+            if status == "slow":
+                done = self.answer(method, body)
+                await asyncio.sleep(answer["seconds"])
+                return web.json_response(done)
             return web.json_response(answer, status=status, headers=headers)
         return web.json_response(self.answer(method, body))
 
     def answer(self, method: str, body: dict) -> dict:
         if method == "chat.postMessage":
-            ts = f"1700000000.{next(self._ts):06d}"
-            return {"ok": True, "channel": body.get("channel"), "ts": ts,
-                    "message": {"ts": ts, "text": body.get("text"), "blocks": body.get("blocks")}}
+            # Slack's ts is the posting time (seconds.micro), unique in the channel.
+            ts = f"{int(time.time())}.{next(self._ts):06d}"
+            message = {"type": "message", "ts": ts, "text": body.get("text"), "blocks": body.get("blocks")}
+            if isinstance(body.get("metadata"), str):
+                body["metadata"] = json.loads(body["metadata"])
+            if body.get("metadata"):
+                message["metadata"] = body["metadata"]
+            if not body.get("thread_ts"):
+                self.messages.setdefault(str(body.get("channel")), []).append(message)
+            return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
+        if method == "conversations.history":
+            return self.history(body)
         if method == "chat.update":
             return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
         if method in ("views.open", "views.publish", "views.update", "views.push"):
@@ -142,6 +168,23 @@ class FakeSlack:
         if method == "auth.test":
             return {"ok": True, "team_id": "T1", "user_id": "U_BOT", "bot_id": "B1"}
         return {"ok": True}
+
+    def history(self, body: dict) -> dict:
+        """conversations.history as Slack answers it: newest first, after `oldest`, `limit` a
+        page with an opaque cursor; metadata only with include_all_metadata."""
+        channel = str(body.get("channel"))
+        if channel not in self.messages and not channel.startswith(("D", "C")):
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(body.get("oldest") or 0)
+        found = [m for m in reversed(self.messages.get(channel, [])) if float(m["ts"]) > oldest]
+        start = int(body.get("cursor") or 0)
+        limit = int(body.get("limit") or 100)
+        page = found[start:start + limit]
+        if str(body.get("include_all_metadata")).lower() not in ("1", "true"):
+            page = [{k: v for k, v in m.items() if k != "metadata"} for m in page]
+        more = start + limit < len(found)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     async def socket(self, request: web.Request) -> web.WebSocketResponse:
         """Socket Mode: says hello, sends the envelopes queued in `socket_outbox`, records acks."""

@@ -54,7 +54,7 @@ def test_checklist_is_posted_in_the_channel_and_remembered(rig):
     with session_scope(rig.engine) as s:
         message = s.exec(select(ChatMessage)).one()
         assert message.subject == "deal" and s.get(Deal, message.subject_id).name == deal
-    assert ts.startswith("1700000000.")
+    assert ts == rig.fake.messages["C_SALES"][-1]["ts"]  # the ts Slack gave it
 
 
 def test_ticking_a_box_saves_who_and_updates_every_copy(rig):
@@ -175,6 +175,10 @@ def test_checklist_asked_in_a_thread_makes_it_the_deals_thread(rig):
                "thread_ts": root, "channel": "C_SALES"}, "EvT1")
     posted = rig.wait_call("chat.postMessage")
     assert posted["thread_ts"] == root and "gare_tick" in str(posted["blocks"])
+    def remembered():  # the thread is remembered just after the post: wait for it
+        with session_scope(rig.engine) as s:
+            return s.exec(select(ChatMessage).where(ChatMessage.channel == "C_SALES", ChatMessage.ts == root)).first()
+    wait_for(remembered, what="the thread remembered")
     rig.event({"type": "app_mention", "user": "U_ALICE", "text": "<@U0BOT> is this a fit?", "ts": "1900.000009",
                "thread_ts": root, "channel": "C_SALES"}, "EvT2")
     answer = rig.wait_call("chat.postMessage", 2)

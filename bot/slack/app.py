@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 
 from bot import logs
 from bot.workpool import Busy, WorkPool
+from handlers.reply import unavailable
+from store.database import unreachable
 from bot.slack.checklists import ChecklistListeners
 from bot.slack.client import SlackSettings, make_web_client
 from bot.slack.commands import CommandListeners
@@ -111,6 +113,14 @@ class SlackShell(CommandListeners, ChecklistListeners, PlanListeners, ModalListe
                                         view=view, event=event)
                 except Busy:
                     await self._answer_busy(ack, body)
+                except Exception as exc:
+                    if not unreachable(exc):
+                        raise
+                    # The database does not answer: the user hears it in their language (Slack
+                    # knows it), and tries again in a minute.
+                    log.warning("Slack %s not served, the database is unreachable: %s", method.__name__,
+                                exc.__class__.__name__)
+                    await self._answer_busy(ack, body, unavailable(), await self._slack_language(client, body))
             call.__name__ = method.__name__
             return call
 
@@ -158,7 +168,15 @@ class SlackShell(CommandListeners, ChecklistListeners, PlanListeners, ModalListe
         """Slack redelivers an event it thinks failed (X-Slack-Retry-Num): the event id is claimed
         in the store, so only the first delivery, on whichever worker, is handled."""
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if event_id and not await self._claim("event", f"event:{body.get('team_id')}:{event_id}"):
-            return BoltResponse(status=200, body="")
+        try:
+            if event_id and not await self._claim("event", f"event:{body.get('team_id')}:{event_id}"):
+                return BoltResponse(status=200, body="")
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            # Not handled, and nothing said in the channel: Slack delivers the event again in a
+            # minute, then in five, by when the database is likely back.
+            log.warning("Slack event %s put off, the database is unreachable", event_id)
+            return BoltResponse(status=503, body="")
         await next()
         return None

@@ -22,7 +22,7 @@ from bot.slack.client import SlackSettings, message_for, post_message
 from bot.slack.people import PLATFORM, identify_user
 from handlers import registry
 from handlers.conversations import claim
-from handlers.people import Identity, chat_context, identify, nobody
+from handlers.people import Identity, chat_context, identify, language_of, nobody
 from handlers.reply import Context, Reply
 from playbook.config import Playbook, localized
 
@@ -36,6 +36,7 @@ DOUBLE_CLICK = timedelta(seconds=10)
 OUTBOX_EVERY = 5.0  # seconds between two deliveries of the outbox while serving
 BUSY = Reply("error", {"error": "busy"}, ok=False)
 RESPONSE_TIMEOUT = aiohttp.ClientTimeout(total=30)
+SLACK_LANGUAGE_WAIT = 1.0  # seconds: the answer must reach the user within Slack's 3
 
 
 @lru_cache(maxsize=None)
@@ -201,11 +202,31 @@ class ShellBase:
         if reply.ok and isinstance(reply.data, dict) and reply.data.get("marketing_told"):
             await self.deliver_outbox()  # marketing hears of it now, not at the next round
 
-    async def _answer_busy(self, ack, body: dict) -> None:
-        """A listener refused by the full pool, before it changed anything: acknowledged, and
-        told "busy, try again in a moment" where it would have been answered."""
-        await ack()
-        message = busy_message(self.playbook.language, self.playbook.currency)
+    async def _slack_language(self, client, body: dict) -> str | None:
+        """The speaker's language as Slack has it (users.info locale), asked briefly: for the
+        answers given without the store."""
+        user = (body.get("user") or {}).get("id") or body.get("user_id") or (body.get("event") or {}).get("user")
+        if not user:
+            return None
+        try:
+            found = await asyncio.wait_for(client.users_info(user=user, include_locale=True), SLACK_LANGUAGE_WAIT)
+            return language_of((found.get("user") or {}).get("locale"))
+        except Exception:  # Slack slow or refusing: the playbook's language
+            return None
+
+    async def _answer_busy(self, ack, body: dict, reply: Reply | None = None, language: str | None = None) -> None:
+        """A listener refused by the full pool (or finding the database down) before it changed
+        anything: acknowledged, and told "busy, try again in a moment" (or `reply`) where it
+        would have been answered."""
+        try:
+            await ack()
+        except Exception:  # already acknowledged by the listener itself
+            pass
+        language = language or self.playbook.language
+        if reply is None:
+            message = busy_message(language, self.playbook.currency)
+        else:
+            message = message_for(reply, language=language, currency=self.playbook.currency)
         event = body.get("event") or {}
         user = (body.get("user") or {}).get("id") or body.get("user_id")
         if body.get("response_url"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timezone
 from typing import Any
 
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -90,18 +91,41 @@ def message_for(reply: Reply, *, language: str, currency: str, **extra: Any) -> 
 
 
 async def post_reply(client: AsyncWebClient, channel: str, reply: Reply, *, language: str, currency: str,
-                     thread_ts: str | None = None, **extra: Any) -> str:
+                     thread_ts: str | None = None, metadata: dict[str, Any] | None = None, **extra: Any) -> str:
     """chat.postMessage a reply; returns the message's ts (its thread's id)."""
     return await post_message(client, channel, message_for(reply, language=language, currency=currency, **extra),
-                              thread_ts=thread_ts)
+                              thread_ts=thread_ts, metadata=metadata)
 
 
 async def post_message(client: AsyncWebClient, channel: str, message: dict[str, Any], *,
-                       thread_ts: str | None = None) -> str:
-    """chat.postMessage a rendered message (see message_for); returns its ts."""
+                       thread_ts: str | None = None, metadata: dict[str, Any] | None = None) -> str:
+    """chat.postMessage a rendered message (see message_for); returns its ts. `metadata`
+    ({event_type, event_payload}) travels with the message, readable back with
+    conversations.history include_all_metadata."""
     kwargs: dict[str, Any] = {"channel": channel, "text": message["text"], "blocks": message["blocks"],
                               "unfurl_links": False, "unfurl_media": False}
     if thread_ts:
         kwargs["thread_ts"] = thread_ts
+    if metadata:
+        kwargs["metadata"] = metadata
     response = await client.chat_postMessage(**kwargs)
     return response["ts"]
+
+
+async def find_message(client: AsyncWebClient, channel: str, key: str, since, pages: int = 10) -> str | None:
+    """The ts of the message in `channel` whose metadata carries this once-only key (posted
+    since `since`, a datetime), else None: conversations.history with include_all_metadata,
+    newest first, a page of 200 at a time."""
+    cursor = None
+    oldest = f"{since.timestamp():.6f}" if since.tzinfo else f"{since.replace(tzinfo=timezone.utc).timestamp():.6f}"
+    for _ in range(pages):
+        page = await client.conversations_history(channel=channel, oldest=oldest, include_all_metadata=True,
+                                                  limit=200, cursor=cursor)
+        for message in page.get("messages") or []:
+            payload = (message.get("metadata") or {}).get("event_payload") or {}
+            if payload.get("key") == key:
+                return message["ts"]
+        cursor = (page.get("response_metadata") or {}).get("next_cursor")
+        if not page.get("has_more") or not cursor:
+            return None
+    return None

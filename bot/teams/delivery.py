@@ -3,7 +3,13 @@ the bot (the conversation reference stored when they installed it or first wrote
 continue_conversation; the manager's chart as an inline image right after the digest; at most 7
 messages a second per conversation; 429, 412, 502 and 504 retried with back-off (Retry-After
 honoured); other failures reported for that person without stopping the run. The once-only
-ledger is bot/nudges.py's, the same as Slack's."""
+ledger is bot/nudges.py's, the same as Slack's.
+
+Each weekly message carries its once-only key in the activity's channelData (gareOnceKey), but
+a Teams bot cannot read a chat's history back (the Bot Connector has no such call for Teams,
+and Microsoft Graph would need ChatMessage.Read.All, an admin-consented read of every chat): a
+run resuming a dead run's claim relies on the ledger alone and posts. A duplicate is possible
+only when a process dies between the connector's 201 and the ledger's commit, milliseconds."""
 from __future__ import annotations
 
 import asyncio
@@ -71,9 +77,12 @@ class TeamsCourier:
         return ids
 
     def deliver(self, recipient: Recipient, reply: Reply, language: str,
-                chart: bytes | None = None) -> tuple[str, str]:
+                chart: bytes | None = None, once_key: str | None = None) -> tuple[str, str]:
         row_id, conversation_id, reference = self._conversation(recipient)
-        messages = [message_for(reply, language=language, currency=self.playbook.currency)]
+        message = message_for(reply, language=language, currency=self.playbook.currency)
+        if once_key:
+            message["channelData"] = {**(message.get("channelData") or {}), "gareOnceKey": once_key}
+        messages = [message]
         if chart:
             messages.append(image_message(chart, render(Reply("chart_title", reply.data), language=language).strip()))
         key = f"tc{row_id}"

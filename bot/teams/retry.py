@@ -1,5 +1,5 @@
 """Talking to the Bot Connector like a good citizen: about 7 messages a second per conversation
-at most, and the answers Microsoft asks bots to retry (429, 412, 502, 504) retried with back-off,
+at most, and the answers Microsoft asks bots to retry (429, 412, 502, 504, and 503) retried with back-off,
 waiting as long as Retry-After says. No SDK here: app.py turns the connector's failures into
 ConnectorError."""
 from __future__ import annotations
@@ -12,7 +12,10 @@ from typing import Awaitable, Callable, TypeVar
 log = logging.getLogger("gare.teams")
 T = TypeVar("T")
 
-RETRYABLE = frozenset({429, 412, 502, 504})
+# 503: the connector says it did not take the call (Service Unavailable), so trying again
+# cannot post twice; a 500 or a timeout may have been delivered, and Teams lets a bot read no
+# history to check: not retried within the run, reported in its summary.
+RETRYABLE = frozenset({429, 412, 502, 503, 504})
 MESSAGES_PER_SECOND = 7.0   # per conversation (Teams' documented per-bot, per-thread limit)
 ATTEMPTS = 4
 MAX_WAIT = 60.0

@@ -31,10 +31,10 @@ from handlers.conversations import (
     checklist_copies, claim, remember_checklist, remember_thread, run_in_thread, subject_name, thread_subject,
 )
 from handlers.people import chat_context, identify, language_of
-from handlers.reply import Context, Reply
+from handlers.reply import Context, Reply, unavailable
 from playbook.config import DERIVED_FIELDS, Playbook, localized
 from store import teams_conversations
-from store.database import session_scope
+from store.database import session_scope, unreachable
 
 log = logging.getLogger("gare.teams")
 BUSY = Reply("error", {"error": "busy"}, ok=False)
@@ -128,15 +128,25 @@ class TeamsShell(PlanActions):
                 await self._forget(turn)
         except Busy:  # the pool refused this turn's first job: nothing was done, the user is told
             await self._answer_busy(turn, kind)
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            log.warning("Teams %s not served, the database is unreachable: %s", kind, exc.__class__.__name__)
+            await self._answer_busy(turn, kind, unavailable())
 
-    async def _answer_busy(self, turn: Turn, kind: str | None) -> None:
+    async def _answer_busy(self, turn: Turn, kind: str | None, reply: Reply | None = None) -> None:
+        """"Busy, try again in a moment" (or `reply`), in the language of the activity's locale."""
         language = language_of(turn.activity.get("locale")) or self.playbook.language
+        if reply is None:
+            text, message = _busy_text(language, self.playbook.currency), busy_message(language, self.playbook.currency)
+        else:
+            text = text_of(reply, language, self.playbook.currency)
+            message = message_for(reply, language=language, currency=self.playbook.currency)
         if kind == "invoke":
-            await turn.respond(text_response(_busy_text(language, self.playbook.currency)))
+            await turn.respond(text_response(text))
         elif kind == "message":
             try:
-                await with_retries(lambda: turn.reply(busy_message(language, self.playbook.currency)),
-                                   sleep=self.sleep, what="a busy reply")
+                await with_retries(lambda: turn.reply(message), sleep=self.sleep, what="a busy reply")
             except ConnectorError as exc:
                 log.warning("could not answer in Teams: %s", exc.name)
 

@@ -134,10 +134,13 @@ class Accounts(Kind):
         ids = [v["crm_id"] for _, v, _ in read if v.get("crm_id")]
         keys = [fold(v["name"]) for _, v, _ in read if v.get("name")]
         by_id, by_name = {}, {}
+        # The rows read are locked until the import commits (store/locks.py): a custom field set in
+        # chat meanwhile waits, then lands on top of the import's values instead of being undone.
         for chunk in _chunks(ids):
-            by_id |= {r.crm_id: r for r in job.session.execute(select(table).where(table.c.crm_id.in_(chunk))).mappings()}
+            by_id |= {r.crm_id: r for r in job.session.execute(select(table).where(table.c.crm_id.in_(chunk))
+                                                                .with_for_update()).mappings()}
         for chunk in _chunks(keys):
-            for r in job.session.execute(select(table).where(table.c.name_key.in_(chunk))).mappings():
+            for r in job.session.execute(select(table).where(table.c.name_key.in_(chunk)).with_for_update()).mappings():
                 by_name.setdefault(r.name_key, r)
         # One row per account: its id, and its name (Gare keys accounts by name too).
         twice = job.duplicates([(row, row.column("crm_id"), v["crm_id"], ("id", v["crm_id"]))

@@ -224,7 +224,9 @@ class Deals(Kind):
         deals = Deal.__table__
         by_id, by_name = {}, {}
         for chunk in _chunks(sorted({v["crm_id"] for _, v in read if v["crm_id"]})):
-            by_id |= {d.crm_id: d for d in session.execute(select(deals).where(deals.c.crm_id.in_(chunk))).mappings()}
+            # Locked until the import commits: a deal moved in chat meanwhile waits, then applies on top.
+            by_id |= {d.crm_id: d for d in session.execute(select(deals).where(deals.c.crm_id.in_(chunk))
+                                                          .with_for_update()).mappings()}
         # Namesakes, only where a name must decide: an id the store lacks may be a deal imported
         # before ids were (crm_id empty); a row without id matches by name within its account.
         legacy = {fold(v["name"]) for _, v, *_ in resolved if v["name"] and v["crm_id"] and v["crm_id"] not in by_id}
@@ -238,7 +240,7 @@ class Deals(Kind):
         seen_ids = set()
         for keys, condition in queries:
             for chunk in _chunks(sorted(keys)):
-                query = select(deals).where(deals.c.name_key.in_(chunk))
+                query = select(deals).where(deals.c.name_key.in_(chunk)).with_for_update()
                 for d in session.execute(query if condition is None else query.where(condition)).mappings():
                     if d.id not in seen_ids:
                         seen_ids.add(d.id)

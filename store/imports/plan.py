@@ -16,6 +16,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table as SqlTable, bin
 from sqlmodel import Session
 
 from playbook.config import Playbook
+from store import locks
 from store.imports.report import ImportReport
 from store.imports.table import Aliases, Columns, Reader, Row, Survey, Table, batches, map_columns, source_name
 from store.models import AuditRecord, utcnow
@@ -177,6 +178,7 @@ def run(kind: Kind, session: Session, source: Any, *, playbook: Playbook, actor:
         return report
     job.reader = Reader(job.columns, report, table.decimal_comma, playbook.tz, order)
 
+    locks.begin_write(session)  # SQLite: the one writer from the first read (PostgreSQL locks rows)
     savepoint = session.begin_nested()
     try:
         job.seen = Seen(session)

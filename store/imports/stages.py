@@ -126,7 +126,9 @@ class Stages(Kind):
                 continue
             added.add((deal.id, stage, entered))
             job.report.change(line, deal.name, "create", {"stage": [None, stage], "entered_at": [None, entered]})
-            fresh.append({"deal_id": deal.id, "stage": stage, "entered_at": entered, "left_at": None,
+            # Closed for now (a deal has one open stay at most, migration 0009): finish() chains
+            # the stays and leaves the last one open.
+            fresh.append({"deal_id": deal.id, "stage": stage, "entered_at": entered, "left_at": entered,
                           "estimated": False})
             state["added"].setdefault(deal.id, []).append([stage, entered])
         if fresh:
@@ -148,6 +150,7 @@ class Stages(Kind):
             return (v.entered_at, 0, -in_file if newest_first else in_file, pipeline.get(v.stage, 99), v.id)
 
         touched = state["touched"]
+        fresh = {(deal_id, stage, entered) for deal_id, stays in state["added"].items() for stage, entered in stays}
         for chunk in _chunks(sorted(touched)):
             by_deal: dict[int, list] = {}
             for v in job.session.execute(select(visits).where(visits.c.deal_id.in_(chunk))).mappings():
@@ -171,7 +174,8 @@ class Stages(Kind):
                     elif closing is not None:
                         left = max(closing[1], v.entered_at)
                     else:
-                        left = None if status in ("open", None) else v.left_at
+                        was = None if (deal_id, v.stage, v.entered_at) in fresh else v.left_at
+                        left = None if status in ("open", None) else was
                     if v.left_at != left:
                         visit_changes.append((v.id, {"left_at": left}))
                 changes: dict[str, Any] = {}
@@ -192,5 +196,7 @@ class Stages(Kind):
                     job.audit("deal", "stage_history", deal_id, deal.name, changes)
             if removed_ids:
                 job.session.execute(delete(visits).where(visits.c.id.in_(removed_ids)))
+            # Stays closed before the one opened: never two open at once, even within the statement.
+            visit_changes.sort(key=lambda change: change[1]["left_at"] is None)
             job.update(visits, visit_changes)
             job.update(deals, deal_changes)
