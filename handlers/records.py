@@ -84,7 +84,7 @@ def resolve_account(session: Session, name: str | None, ctx: Context | None = No
     if found:
         raise ambiguous(session, ctx, "account", name, found)
     raise Refusal("unknown_account", name=name,
-                  suggestions=[] if queries.record_id(name) else queries.closest(name, queries.all_account_names(session)))
+                  suggestions=queries.suggest_accounts(session, name))
 
 
 def resolve_deal(session: Session, name: str | None, ctx: Context | None = None) -> Deal:
@@ -97,7 +97,7 @@ def resolve_deal(session: Session, name: str | None, ctx: Context | None = None)
     if found:
         raise ambiguous(session, ctx, "deal", name, found)
     raise Refusal("unknown_deal", name=name,
-                  suggestions=[] if queries.record_id(name) else queries.closest(name, queries.all_deal_names(session)))
+                  suggestions=queries.suggest_deals(session, name))
 
 
 def account_of(session: Session, deal: Deal) -> Account:
@@ -129,7 +129,8 @@ def resolve_subject(session: Session, name: str, ctx: Context | None = None) -> 
     if deals:
         return "deal", deals[0], account_of(session, deals[0])
     raise Refusal("unknown_subject", name=name,
-                  suggestions=queries.closest(name, queries.all_deal_names(session) + queries.all_account_names(session)))
+                  suggestions=queries.closest(name, queries.similar_names(session, Deal, name)
+                                              + queries.similar_names(session, Account, name)))
 
 
 def resolve_owner(session: Session, ctx: Context, owner: str | None) -> str | None:
