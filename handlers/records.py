@@ -15,7 +15,8 @@ from handlers.reply import Context, Refusal
 from playbook.assessment import AccountAssessment, assess_account, time_deal
 from playbook.config import localized
 from playbook.stage_aging import DealTiming
-from store import queries
+from store import assessed, queries
+from store.database import session_scope
 from store.models import Account, Deal, StageVisit
 
 
@@ -45,6 +46,36 @@ def account_views(session: Session, ctx: Context, accounts: Sequence[Account], *
                    for d in deals.get(a.id, [])} if with_timings else {}
         views.append(AccountView(a, deals.get(a.id, []), assessment, timings))
     return views
+
+
+ASSESS_BATCH = 500  # accounts assessed and written per transaction (short write locks)
+
+
+def assessment_key(ctx: Context) -> str:
+    """What a stored assessment must have been made under to hold now: this playbook, today."""
+    return f"{ctx.playbook.version}:{ctx.today().isoformat()}"
+
+
+def refresh_assessments(ctx: Context, owners: Sequence[str] | None = None, progress=None) -> int:
+    """Assesses again, and stores, the accounts (of `owners`) whose stored assessment does not
+    hold (changed since, another playbook, another day), in batches of their own transaction;
+    returns how many. One query when all hold. `progress(done, total)` after each batch."""
+    current = assessment_key(ctx)
+    with session_scope(ctx.engine) as session:
+        stale = assessed.stale_accounts(session, current, owners)
+    for start in range(0, len(stale), ASSESS_BATCH):
+        was = dict(stale[start:start + ASSESS_BATCH])
+        with session_scope(ctx.engine) as session:
+            accounts = list(session.exec(select(Account).where(Account.id.in_(list(was)))))
+            rows = [{"id": v.account.id, "was": was[v.account.id], "assessed_profile": v.assessment.profile.profile,
+                     "assessed_let_go": bool(v.assessment.profile.let_go), "assessed_tier": v.assessment.tier.tier,
+                     "assessed_score": v.assessment.tier.score, "assessed_at_risk": bool(v.assessment.tier.at_risk),
+                     "assessed_verdict": v.assessment.fit.verdict}
+                    for v in account_views(session, ctx, accounts, with_timings=False)]
+            assessed.save_assessments(session, current, rows)
+        if progress is not None:
+            progress(min(start + ASSESS_BATCH, len(stale)), len(stale))
+    return len(stale)
 
 
 def checklist_assessment(session: Session, ctx: Context, account: Account, deal: Deal | None = None) -> AccountAssessment:

@@ -255,6 +255,16 @@ class Playbook:
     imports: ImportRules = field(default_factory=ImportRules)
     plans: PlanRules = field(default_factory=PlanRules)
 
+    @cached_property
+    def version(self) -> str:
+        """A short digest of everything the playbook says: stored assessments made under
+        another version are made again."""
+        import hashlib
+        import json
+
+        text = json.dumps(self.raw, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
     def team_of(self, manager: str | None) -> list[str]:
         """The reps a manager oversees (all their teams), empty for anyone else."""
         if not manager:
