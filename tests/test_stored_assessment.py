@@ -107,3 +107,16 @@ def test_a_deal_change_reassesses_its_account(engine, playbook):
     after, _ = shown(ctx)
     assert after != before
     same(ctx)
+
+
+def test_gare_reassess_stores_every_out_of_date_assessment_and_says_how_many(db_url):
+    from test_cli import gare
+
+    assert gare("demo", db_url=db_url).returncode == 0
+    first = gare("reassess", "--lang", "en", db_url=db_url)
+    assert first.returncode == 0, first.stderr
+    count = int(first.stdout.split()[0])
+    assert count >= 60 and "accounts assessed again with the playbook" in first.stdout
+    assert "is up to date" in gare("reassess", "--lang", "en", db_url=db_url).stdout
+    again = gare("reassess", "--all", "--lang", "fr", db_url=db_url)
+    assert again.stdout.strip() == f"{count} comptes réévalués selon le playbook."
