@@ -99,10 +99,11 @@ def _folded_name(session: Session):
 
 
 def assessed_accounts(session: Session, owners: Sequence[str] | None = None, *, profile: str | None = None,
-                      tier: int | None = None) -> list[dict[str, Any]]:
+                      tier: int | None = None, by_name: bool = False) -> list[dict[str, Any]]:
     """The accounts (of `owners`) as lists show them, from their stored assessment: tier 1
-    first, then the highest score, then the name. `profile` keeps one profile id, or "let_go",
-    "misfit" (the fit verdict) or "none" (neither a profile nor let go)."""
+    first, then the highest score, then the name (`by_name`: by name alone). `profile` keeps
+    one profile id, or "let_go", "misfit" (the fit verdict) or "none" (neither a profile nor
+    let go)."""
     open_deals = (select(func.count(Deal.id)).where(Deal.account_id == Account.id, Deal.status == "open")
                   .scalar_subquery())
     query = _scoped(select(Account.name, Account.owner, Account.status, Account.assessed_profile,
@@ -118,10 +119,20 @@ def assessed_accounts(session: Session, owners: Sequence[str] | None = None, *, 
         query = query.where(Account.assessed_profile == profile)
     if tier is not None:
         query = query.where(Account.assessed_tier == tier)
-    query = query.order_by(Account.assessed_tier, Account.assessed_score.desc(), _folded_name(session), Account.name)
+    if by_name:
+        query = query.order_by(Account.name)
+    else:
+        query = query.order_by(Account.assessed_tier, Account.assessed_score.desc(), _folded_name(session),
+                               Account.name)
     return [{"account": name, "owner": owner, "status": status, "profile": prof, "let_go": bool(let_go),
              "tier": t, "score": score, "at_risk": bool(at_risk), "verdict": verdict, "open_deals": n}
             for name, owner, status, prof, let_go, t, score, at_risk, verdict, n in session.exec(query)]
+
+
+def accounts_with_profile(session: Session, owners: Sequence[str] | None, profile: str) -> list[Account]:
+    """The accounts (of `owners`) whose stored profile is `profile`, by name."""
+    query = _scoped(select(Account).where(Account.assessed_profile == profile), owners)
+    return list(session.exec(query.order_by(Account.name)))
 
 
 def tier_counts(session: Session, owners: Sequence[str] | None = None) -> dict[int, int]:

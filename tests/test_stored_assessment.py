@@ -120,3 +120,34 @@ def test_gare_reassess_stores_every_out_of_date_assessment_and_says_how_many(db_
     assert "is up to date" in gare("reassess", "--lang", "en", db_url=db_url).stdout
     again = gare("reassess", "--all", "--lang", "fr", db_url=db_url)
     assert again.stdout.strip() == f"{count} comptes réévalués selon le playbook."
+
+
+def test_the_home_shows_what_assessing_every_account_of_the_team_shows(engine, playbook):
+    from handlers.actions import due_actions, last_done
+    from handlers.dashboard import home
+    from handlers.people import console_context
+
+    with session_scope(engine) as session:
+        load_demo(session, playbook, today=NOW.date())
+    ctx = console_context(engine, playbook, as_owner="claire", operator_name="claire", language="en")
+    ctx.clock = lambda: NOW
+    data = home(ctx).data
+    assert data["is_manager"] and data["win_back"] and data["at_risk"]
+    summaries, at_risk, win_back, counts = [], [], [], {}
+    with session_scope(engine) as session:
+        for who in ["claire", *data["team"]]:
+            views = account_views(session, ctx, list(session.exec(
+                select(Account).where(Account.owner == who).order_by(Account.name))), with_timings=False)
+            done = last_done(session, [v.account.id for v in views])
+            counts[who] = len(views)
+            for view in views:
+                summary = account_summary(view, ctx)
+                summaries.append(summary)
+                at_risk += [summary["account"]] if summary["at_risk"] else []
+                due = due_actions(ctx, view, done) if summary["profile"] == "win_back" else []
+                win_back += [{"account": summary["account"], "owner": summary["owner"], "tier": summary["tier"],
+                              "actions": [a["text"] for a in due]}] if due else []
+    summaries.sort(key=lambda r: (r["tier"], -r["score"], fold(r["account"])))
+    win_back.sort(key=lambda r: (r["tier"], fold(r["account"])))
+    assert data["accounts"] == summaries and data["at_risk"] == at_risk and data["win_back"] == win_back
+    assert {r["owner"]: r["accounts"] for r in data["reps"]} == counts
