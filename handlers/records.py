@@ -70,7 +70,8 @@ def refresh_assessments(ctx: Context, owners: Sequence[str] | None = None, progr
             rows = [{"id": v.account.id, "was": was[v.account.id], "assessed_profile": v.assessment.profile.profile,
                      "assessed_let_go": bool(v.assessment.profile.let_go), "assessed_tier": v.assessment.tier.tier,
                      "assessed_score": v.assessment.tier.score, "assessed_at_risk": bool(v.assessment.tier.at_risk),
-                     "assessed_verdict": v.assessment.fit.verdict}
+                     "assessed_verdict": v.assessment.fit.verdict,
+                     "assessed_open_deals": sum(1 for d in v.deals if d.status == "open")}
                     for v in account_views(session, ctx, accounts, with_timings=False)]
             assessed.save_assessments(session, current, rows)
         if progress is not None:

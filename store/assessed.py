@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from store.models import Account, ChecklistAnswer, Deal
 
 ASSESSED = ("assessed_profile", "assessed_let_go", "assessed_tier", "assessed_score", "assessed_at_risk",
-            "assessed_verdict")
+            "assessed_verdict", "assessed_open_deals")
 
 
 def stale_mark() -> str:
@@ -104,11 +104,9 @@ def assessed_accounts(session: Session, owners: Sequence[str] | None = None, *, 
     first, then the highest score, then the name (`by_name`: by name alone). `profile` keeps
     one profile id, or "let_go", "misfit" (the fit verdict) or "none" (neither a profile nor
     let go)."""
-    open_deals = (select(func.count(Deal.id)).where(Deal.account_id == Account.id, Deal.status == "open")
-                  .scalar_subquery())
     query = _scoped(select(Account.name, Account.owner, Account.status, Account.assessed_profile,
                            Account.assessed_let_go, Account.assessed_tier, Account.assessed_score,
-                           Account.assessed_at_risk, Account.assessed_verdict, open_deals), owners)
+                           Account.assessed_at_risk, Account.assessed_verdict, Account.assessed_open_deals), owners)
     if profile == "let_go":
         query = query.where(Account.assessed_let_go.is_(True))
     elif profile == "none":

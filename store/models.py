@@ -67,6 +67,7 @@ class Account(SQLModel, table=True):
     assessed_score: Optional[float] = None
     assessed_at_risk: Optional[bool] = None
     assessed_verdict: Optional[str] = Field(default=None, max_length=10)
+    assessed_open_deals: Optional[int] = None  # kept with the rest: a deal's change marks its account
     assessed_with: Optional[str] = Field(default=None, max_length=40)
 
 

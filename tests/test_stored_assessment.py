@@ -102,8 +102,11 @@ def test_a_deal_change_reassesses_its_account(engine, playbook):
                                   .where(Deal.status == "open", Account.status == "prospect",
                                          Deal.stage.in_(["discovery", "qualification"])).order_by(Deal.id).limit(4)))
     assert deals
-    for name in deals:
+    for name in deals[1:]:
         assert run_command(ctx, f'deal "{name}" stage negotiation').ok
+    # Handed to nurture: one open deal fewer on its account.
+    reply = run_command(ctx, f'deal "{deals[0]}" nurture budget frozen until next year')
+    assert reply.ok, reply.data
     after, _ = shown(ctx)
     assert after != before
     same(ctx)

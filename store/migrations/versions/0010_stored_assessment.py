@@ -1,5 +1,5 @@
 """what the playbook last said of each account (profile, let-go, tier, score, at-risk, fit
-verdict) and under which playbook version and day, so lists read them with SQL
+verdict, open deals) and under which playbook version and day, so lists read them with SQL
 
 Revision ID: 0010
 Revises: 0008
@@ -20,6 +20,7 @@ def _columns() -> list:
         sa.Column("assessed_score", sa.Float(), nullable=True),
         sa.Column("assessed_at_risk", sa.Boolean(), nullable=True),
         sa.Column("assessed_verdict", sa.String(length=10), nullable=True),
+        sa.Column("assessed_open_deals", sa.Integer(), nullable=True),
         # Empty: every account is assessed at the first list read (or by `gare reassess`).
         sa.Column("assessed_with", sa.String(length=40), nullable=True),
     ]
