@@ -341,7 +341,15 @@ class Playbook:
         return self._stage_positions.get(stage_id, -1)
 
     def deal_kind(self, kind_id: str | None) -> DealKind | None:
-        return next((k for k in self.deal_kinds if k.id == kind_id), None)
+        return self._deal_kinds_by_id.get(kind_id)
+
+    @cached_property
+    def _deal_kinds_by_id(self) -> dict:
+        # Asked once per deal shown (a list of frozen deals asks it tens of thousands of times).
+        out: dict = {}
+        for kind in self.deal_kinds:
+            out.setdefault(kind.id, kind)
+        return out
 
     def find_deal_kind(self, text: str) -> str | None:
         """A deal kind's id from its id, its name in either language, or a CRM's word for it
