@@ -3,9 +3,8 @@ of queries whatever the number of accounts (one per table), for cards and lists 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
-
 from datetime import timedelta, timezone
+from typing import Any, Sequence
 
 from sqlalchemy import and_, exists, or_, true
 from sqlmodel import Session, select

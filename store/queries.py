@@ -64,10 +64,6 @@ def jsonable(value: Any) -> Any:
 
 # --- accounts ------------------------------------------------------------------------------
 
-def all_account_names(session: Session) -> list[str]:
-    return list(session.exec(select(Account.name)))
-
-
 SUGGESTION_POOL = 100
 
 
@@ -222,10 +218,6 @@ def _chunks(items: list, size: int = 900) -> Iterable[list]:
 
 
 # --- deals ---------------------------------------------------------------------------------
-
-def all_deal_names(session: Session) -> list[str]:
-    return list(session.exec(select(Deal.name)))
-
 
 def find_deals(session: Session, name: str) -> list[Deal]:
     return _find(session, Deal, name)
