@@ -59,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", parents=[common], help="database maintenance")
     db.add_argument("action", choices=("upgrade",))
     sub.add_parser("info", parents=[common], help="where the database and the playbook are")
+    again = sub.add_parser("reassess", parents=[common],
+                           help="store what the playbook says of every account whose stored assessment is out of "
+                                "date (after a playbook change; lists otherwise do it at their first read)")
+    again.add_argument("--all", action="store_true", help="assess every account again, out of date or not")
     bak = sub.add_parser("backup", parents=[common], help="write everything Gare keeps to one file (.gz compresses)")
     bak.add_argument("file")
     res = sub.add_parser("restore", parents=[common], help="load a backup into an empty database")
@@ -309,6 +313,21 @@ def cmd_info(app: App) -> int:
     return 0
 
 
+def cmd_reassess(app: App) -> int:
+    from bot.progress import ProgressBar
+    from handlers.records import refresh_assessments
+    from store.assessed import mark_stale
+    from store.database import session_scope
+
+    if app.args.all:
+        with session_scope(app.engine) as session:
+            mark_stale(session)
+    with ProgressBar(app.language, "accounts") as bar:
+        count = refresh_assessments(app.context(), progress=bar.update)
+    app.show(Reply("reassessed", {"accounts": count}))
+    return 0
+
+
 def cmd_backup(app: App) -> int:
     from bot.progress import ProgressBar
     from store.backup import backup
@@ -458,6 +477,7 @@ COMMANDS = {
     "export": cmd_export,
     "db": cmd_db,
     "info": cmd_info,
+    "reassess": cmd_reassess,
     "serve": cmd_serve,
     "digest": cmd_digest,
     "scheduler": cmd_scheduler,

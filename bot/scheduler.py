@@ -74,7 +74,24 @@ def add_weekly_jobs(scheduler, engine, playbook) -> bool:
     for name, trigger, job in weekly_jobs(engine, playbook, make):
         # One run at a time per job; a missed run (process down) is caught up within the hour.
         scheduler.add_job(job, trigger, id=name, max_instances=1, coalesce=True, misfire_grace_time=3600)
+    scheduler.add_job(lambda: reassess(engine, playbook), reassess_trigger(playbook), id="reassess",
+                      max_instances=1, coalesce=True, misfire_grace_time=3600)
     return True
+
+
+def reassess_trigger(playbook) -> CronTrigger:
+    """Just after midnight: a stored assessment holds for one day (days since the last contact)."""
+    return CronTrigger(hour=0, minute=5, timezone=playbook.tz)
+
+
+def reassess(engine, playbook) -> int:
+    """Stores the day's assessment of every account, so the first list read of the day is fast."""
+    from handlers.records import refresh_assessments
+    from handlers.reply import Context
+
+    count = refresh_assessments(Context(engine=engine, playbook=playbook, actor="scheduler"))
+    log.info("reassess: %s accounts", count)
+    return count
 
 
 def run_scheduler(app) -> int:

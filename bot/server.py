@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import Any
 
 from aiohttp import web
@@ -98,8 +99,20 @@ def serve(cli_app, *, host: str, port: int, socket_mode: bool = False, with_sche
                 yield
                 scheduler.shutdown(wait=False)
             web_app.cleanup_ctx.append(run_scheduler)
+    # Assessments stored under another playbook (or day) are made again in the background: the
+    # first list read would otherwise do it.
+    threading.Thread(target=_reassess, args=(cli_app,), name="gare-reassess", daemon=True).start()
     web.run_app(web_app, host=host, port=port, print=None)
     return 0
+
+
+def _reassess(cli_app) -> None:
+    from bot.scheduler import reassess
+
+    try:
+        reassess(cli_app.engine, cli_app.playbook)
+    except Exception:  # the lists reassess what is left at their first read
+        log.warning("reassessing the accounts at start failed", exc_info=True)
 
 
 def _teams_shell(cli_app) -> tuple[Any, dict]:

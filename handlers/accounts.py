@@ -11,13 +11,13 @@ from playbook.words import (
 )
 from handlers.reply import Context, Refusal, Reply
 from handlers.records import (
-    AccountView, account_views, deal_data, known_owner, list_owners, resolve_account,
+    AccountView, account_views, deal_data, known_owner, list_owners, refresh_assessments, resolve_account,
 )
 from playbook.facts import typed_value
 from playbook.config import ACCOUNT_FIELDS, PROFILE_IDS, localized
 from playbook.profiles import common_actions
-from playbook.tiers import pyramid
-from store import locks, queries
+from playbook.tiers import pyramid_of
+from store import assessed, locks, queries
 from store.queries import jsonable
 from store.database import session_scope
 from store.models import ACCOUNT_STATUSES, SECTORS, utcnow
@@ -95,23 +95,10 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
                 raise Refusal("unknown_profile", name=profile)
     with session_scope(ctx.engine) as session:
         owners = list_owners(session, ctx, owner, everyone)
-        views = account_views(session, ctx, queries.list_accounts(session, owners=owners), with_timings=False)
+    refresh_assessments(ctx, owners)
+    with session_scope(ctx.engine) as session:
+        rows = assessed.assessed_accounts(session, owners, profile=profile_id, tier=tier)
     owner, team_of = _scope(ctx, owner, owners)
-    rows = []
-    for view in views:
-        s = view.assessment
-        if profile_id == "let_go" and not s.profile.let_go:
-            continue
-        if profile_id == "none" and (s.profile.profile or s.profile.let_go):
-            continue
-        if profile_id == "misfit" and s.fit.verdict != "misfit":
-            continue
-        if profile_id in PROFILE_IDS and s.profile.profile != profile_id:
-            continue
-        if tier is not None and s.tier.tier != tier:
-            continue
-        rows.append(account_summary(view, ctx))
-    rows.sort(key=lambda r: (r["tier"], -r["score"], fold(r["account"])))
     return Reply("accounts", {"filters": {"profile": profile_id, "tier": tier, "owner": owner, "team_of": team_of},
                               "accounts": rows, "count": len(rows)})
 
@@ -128,21 +115,19 @@ def _scope(ctx: Context, owner: str | None, owners: list[str] | None) -> tuple[s
 def tiers(ctx: Context, tier: int | None = None, owner: str | None = None, everyone: bool = False) -> Reply:
     with session_scope(ctx.engine) as session:
         owners = list_owners(session, ctx, owner, everyone)
-        views = account_views(session, ctx, queries.list_accounts(session, owners=owners), with_timings=False)
+    refresh_assessments(ctx, owners)
+    with session_scope(ctx.engine) as session:
+        counts = assessed.tier_counts(session, owners)
+        top = {t: assessed.names_by_score(session, owners, tier=t, limit=5) for t in (1, 2, 3)}
+        at_risk = assessed.names_by_score(session, owners, at_risk=True)
     owner, team_of = _scope(ctx, owner, owners)
-    shape = pyramid(v.assessment.tier.tier for v in views)
-    top = {1: [], 2: [], 3: []}
-    at_risk = []
-    for v in sorted(views, key=lambda v: -v.assessment.tier.score):
-        top[v.assessment.tier.tier].append(v.account.name)
-        if v.assessment.tier.at_risk:
-            at_risk.append(v.account.name)
+    shape = pyramid_of(counts)
     return Reply("tiers", {
         "owner": owner, "team_of": team_of,
         "counts": {str(k): n for k, n in shape["counts"].items()},
         "total": shape["total"],
         "is_pyramid": shape["is_pyramid"],
-        "top": {str(k): names[:5] for k, names in top.items()},
+        "top": {str(k): names for k, names in top.items()},
         "at_risk": at_risk,
         "thresholds": {"tier1": ctx.playbook.tiers.tier1_min_score, "tier2": ctx.playbook.tiers.tier2_min_score},
     })

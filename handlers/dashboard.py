@@ -8,10 +8,10 @@ from handlers.accounts import account_summary
 from handlers.actions import due_actions, last_done
 from handlers.reply import Context, Reply
 from handlers.people import team_of
-from handlers.records import account_views, deal_data, open_deals_timed
+from handlers.records import account_views, deal_data, open_deals_timed, refresh_assessments
 from playbook.config import PROFILE_IDS
 from playbook.stage_aging import frozen_deals, skipped_deals
-from store import queries
+from store import assessed
 from store.database import session_scope
 
 PROFILE_ROWS = PROFILE_IDS + ("let_go", "none")
@@ -28,24 +28,28 @@ def home(ctx: Context) -> Reply:
     owners = ([owner] if owner else []) + team
     grid = {p: {"1": 0, "2": 0, "3": 0, "total": 0} for p in PROFILE_ROWS}
     summaries, frozen, skipped, win_back, at_risk, reps = [], [], [], [], [], []
+    refresh_assessments(ctx, owners)
     with session_scope(ctx.engine) as session:
         for who in owners:
-            views = account_views(session, ctx, queries.list_accounts(session, owner=who), with_timings=False)
+            # The stored assessments; the full one only for the win-back accounts (their actions).
+            rows = assessed.assessed_accounts(session, [who], by_name=True)
+            views = account_views(session, ctx, assessed.accounts_with_profile(session, [who], "win_back"),
+                                  with_timings=False)
             done = last_done(session, [v.account.id for v in views])
             mine_frozen = mine_skipped = 0
-            for view in views:
-                summary = account_summary(view, ctx)
+            for summary in rows:
                 summaries.append(summary)
                 row = grid[_profile_key(summary)]
                 row[str(summary["tier"])] += 1
                 row["total"] += 1
                 if summary["at_risk"]:
                     at_risk.append(summary)
-                if summary["profile"] == "win_back":
-                    due = due_actions(ctx, view, done)  # only what is due, as in the weekly nudge
-                    if due:
-                        win_back.append({"account": summary["account"], "owner": summary["owner"],
-                                         "tier": summary["tier"], "actions": [a["text"] for a in due]})
+            for view in views:
+                due = due_actions(ctx, view, done)  # only what is due, as in the weekly nudge
+                if due:
+                    summary = account_summary(view, ctx)
+                    win_back.append({"account": summary["account"], "owner": summary["owner"],
+                                     "tier": summary["tier"], "actions": [a["text"] for a in due]})
             # The rep's deals, wherever the account sits (an expansion may be sold by a colleague).
             timed = [((d, a), t) for d, a, t in open_deals_timed(session, ctx, [who])]
             for (d, account_name), timing in frozen_deals(timed):
@@ -54,7 +58,7 @@ def home(ctx: Context) -> Reply:
             for (d, account_name), timing in skipped_deals(timed):
                 skipped.append(deal_data(ctx, d, timing, account_name))
                 mine_skipped += 1
-            reps.append({"owner": who, "accounts": len(views), "frozen": mine_frozen, "skipped": mine_skipped})
+            reps.append({"owner": who, "accounts": len(rows), "frozen": mine_frozen, "skipped": mine_skipped})
     frozen.sort(key=lambda d: -(d["indicator"] or 0))
     summaries.sort(key=lambda r: (r["tier"], -r["score"], fold(r["account"])))
     win_back.sort(key=lambda r: (r["tier"], fold(r["account"])))

@@ -10,7 +10,8 @@ from playbook.stage_aging import frozen_deals, skipped_deals
 from handlers.reply import Context, Refusal, Reply
 from handlers.rep_nudge import frozen_row, tiers_of
 from handlers.records import (
-    checklist_assessment, deal_data, kind_label, list_owners, open_deals_timed, resolve_deal, stage_label,
+    checklist_assessment, deal_data, frozen_candidates_timed, kind_label, list_owners, open_deals_timed, resolve_deal,
+    stage_label,
 )
 from playbook.method import needs_gate_confirmation
 from store import locks, queries
@@ -160,11 +161,13 @@ def handover_data(data: dict, ctx: Context) -> dict:
             "since": ctx.today()}
 
 
-def _pipeline(ctx: Context, owner: str | None, everyone: bool) -> tuple[list, str | None, str | None]:
-    """The open deals a list judges, the one owner it shows and the manager whose team it shows."""
+def _pipeline(ctx: Context, owner: str | None, everyone: bool, load=open_deals_timed
+              ) -> tuple[list, str | None, str | None]:
+    """The open deals a list judges (`load` may narrow them), the one owner it shows and the
+    manager whose team it shows."""
     with session_scope(ctx.engine) as session:
         owners = list_owners(session, ctx, owner, everyone)
-        timed = open_deals_timed(session, ctx, owners)
+        timed = load(session, ctx, owners)
     if owners is None:
         return timed, None, None
     if owner is not None:
@@ -175,7 +178,7 @@ def _pipeline(ctx: Context, owner: str | None, everyone: bool) -> tuple[list, st
 def deals_frozen(ctx: Context, owner: str | None = None, everyone: bool = False) -> Reply:
     """Open deals stuck at their stage (estimated ones included, marked), longest overdue first;
     then the open deals whose close date has passed although their stage time is not over."""
-    timed, owner, team_of = _pipeline(ctx, owner, everyone)
+    timed, owner, team_of = _pipeline(ctx, owner, everyone, frozen_candidates_timed)
     stuck = frozen_deals([((d, a), t) for d, a, t in timed])
     rows = [deal_data(ctx, d, t, a) for (d, a), t in stuck]
     frozen = {r["id"] for r in rows}

@@ -6,6 +6,7 @@ from handlers.reply import Context, Refusal, Reply
 from handlers.records import account_of, ambiguous, checklist_assessment
 from store import queries
 from store.database import session_scope
+from store.models import Account
 
 
 def fit(ctx: Context, account: str | None, deal: str | None = None) -> Reply:
@@ -34,8 +35,8 @@ def fit(ctx: Context, account: str | None, deal: str | None = None) -> Reply:
             acc = account_of(session, the_deal)
         if acc is None:
             name = account or deal
-            candidates = queries.all_account_names(session)
-            raise Refusal("unknown_account", name=name, suggestions=queries.closest(name, candidates))
+            raise Refusal("unknown_account", name=name, suggestions=queries.closest(
+                name, queries.similar_names(session, Account, name)))
         assessment = checklist_assessment(session, ctx, acc, the_deal)
     f = assessment.fit
     return Reply("fit", {

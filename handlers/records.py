@@ -3,17 +3,20 @@ of queries whatever the number of accounts (one per table), for cards and lists 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta, timezone
 from typing import Any, Sequence
 
-from sqlmodel import Session
+from sqlalchemy import and_, exists, or_, true
+from sqlmodel import Session, select
 
 from playbook.words import ME_WORDS, fold
 from handlers.reply import Context, Refusal
 from playbook.assessment import AccountAssessment, assess_account, time_deal
 from playbook.config import localized
 from playbook.stage_aging import DealTiming
-from store import queries
-from store.models import Account, Deal
+from store import assessed, queries
+from store.database import session_scope
+from store.models import Account, Deal, StageVisit
 
 
 @dataclass
@@ -42,6 +45,37 @@ def account_views(session: Session, ctx: Context, accounts: Sequence[Account], *
                    for d in deals.get(a.id, [])} if with_timings else {}
         views.append(AccountView(a, deals.get(a.id, []), assessment, timings))
     return views
+
+
+ASSESS_BATCH = 500  # accounts assessed and written per transaction (short write locks)
+
+
+def assessment_key(ctx: Context) -> str:
+    """What a stored assessment must have been made under to hold now: this playbook, today."""
+    return f"{ctx.playbook.version}:{ctx.today().isoformat()}"
+
+
+def refresh_assessments(ctx: Context, owners: Sequence[str] | None = None, progress=None) -> int:
+    """Assesses again, and stores, the accounts (of `owners`) whose stored assessment does not
+    hold (changed since, another playbook, another day), in batches of their own transaction;
+    returns how many. One query when all hold. `progress(done, total)` after each batch."""
+    current = assessment_key(ctx)
+    with session_scope(ctx.engine) as session:
+        stale = assessed.stale_accounts(session, current, owners)
+    for start in range(0, len(stale), ASSESS_BATCH):
+        was = dict(stale[start:start + ASSESS_BATCH])
+        with session_scope(ctx.engine) as session:
+            accounts = list(session.exec(select(Account).where(Account.id.in_(list(was)))))
+            rows = [{"id": v.account.id, "was": was[v.account.id], "assessed_profile": v.assessment.profile.profile,
+                     "assessed_let_go": bool(v.assessment.profile.let_go), "assessed_tier": v.assessment.tier.tier,
+                     "assessed_score": v.assessment.tier.score, "assessed_at_risk": bool(v.assessment.tier.at_risk),
+                     "assessed_verdict": v.assessment.fit.verdict,
+                     "assessed_open_deals": sum(1 for d in v.deals if d.status == "open")}
+                    for v in account_views(session, ctx, accounts, with_timings=False)]
+            assessed.save_assessments(session, current, rows)
+        if progress is not None:
+            progress(min(start + ASSESS_BATCH, len(stale)), len(stale))
+    return len(stale)
 
 
 def checklist_assessment(session: Session, ctx: Context, account: Account, deal: Deal | None = None) -> AccountAssessment:
@@ -84,7 +118,7 @@ def resolve_account(session: Session, name: str | None, ctx: Context | None = No
     if found:
         raise ambiguous(session, ctx, "account", name, found)
     raise Refusal("unknown_account", name=name,
-                  suggestions=[] if queries.record_id(name) else queries.closest(name, queries.all_account_names(session)))
+                  suggestions=queries.suggest_accounts(session, name))
 
 
 def resolve_deal(session: Session, name: str | None, ctx: Context | None = None) -> Deal:
@@ -97,7 +131,7 @@ def resolve_deal(session: Session, name: str | None, ctx: Context | None = None)
     if found:
         raise ambiguous(session, ctx, "deal", name, found)
     raise Refusal("unknown_deal", name=name,
-                  suggestions=[] if queries.record_id(name) else queries.closest(name, queries.all_deal_names(session)))
+                  suggestions=queries.suggest_deals(session, name))
 
 
 def account_of(session: Session, deal: Deal) -> Account:
@@ -129,7 +163,8 @@ def resolve_subject(session: Session, name: str, ctx: Context | None = None) -> 
     if deals:
         return "deal", deals[0], account_of(session, deals[0])
     raise Refusal("unknown_subject", name=name,
-                  suggestions=queries.closest(name, queries.all_deal_names(session) + queries.all_account_names(session)))
+                  suggestions=queries.closest(name, queries.similar_names(session, Deal, name)
+                                              + queries.similar_names(session, Account, name)))
 
 
 def resolve_owner(session: Session, ctx: Context, owner: str | None) -> str | None:
@@ -218,6 +253,39 @@ def deal_data(ctx: Context, deal: Deal, timing: DealTiming, account_name: str | 
         "snoozed_until": getattr(deal, "snoozed_until", None),
         "snooze_reason": getattr(deal, "snooze_reason", None),
     }
+
+
+# A stay may count one business day more than its calendar days (one begun late on a Friday
+# counts Monday whole), and stored moments may lack their time zone: two days' margin keeps
+# in the database's filter every deal that could be stuck.
+FILTER_MARGIN = timedelta(days=2)
+
+
+def frozen_candidates_timed(session: Session, ctx: Context, owners: Sequence[str] | None = None) -> list[tuple]:
+    """(deal, account name, timing) for the open deals that may be frozen or are past their
+    close date: all `deals frozen` can show. The database keeps the deals whose stay at their
+    stage began before that stage's limit for their kind (or, when its start is estimated, that
+    were created before the pipeline's window so far), with that margin; time_deal then judges
+    those alone exactly (business days, holidays), as open_deals_timed would."""
+    playbook = ctx.playbook
+    now = ctx.now().astimezone(timezone.utc)
+    own_kinds = sorted({k.id for k in playbook.deal_kinds if k.standard_days})
+    default_kind = or_(Deal.kind.is_(None), Deal.kind.not_in(own_kinds)) if own_kinds else true()
+    clauses = []
+    for stage in playbook.stages:
+        for kind in (None, *own_kinds):
+            spec = playbook.stage_for(stage.id, kind)
+            late = StageVisit.entered_at < now - timedelta(days=spec.stuck_after_days) + FILTER_MARGIN
+            window = playbook.stuck_window(stage.id, kind)
+            if window is not None:
+                late = or_(late, and_(StageVisit.estimated, Deal.created_at < now - timedelta(days=window) + FILTER_MARGIN))
+            clauses.append(and_(Deal.stage == stage.id, Deal.kind == kind if kind else default_kind, late))
+    stuck = exists(select(StageVisit.id).where(StageVisit.deal_id == Deal.id, StageVisit.stage == Deal.stage,
+                                               or_(*clauses)))
+    deals, names, visits = queries.open_deals_matching(session, or_(stuck, Deal.close_date < ctx.today()), owners=owners)
+    at = ctx.now()
+    return [(d, names.get(d.account_id), time_deal(queries.deal_record(d), visits.get(d.id, []), at, playbook))
+            for d in deals]
 
 
 def open_deals_timed(session: Session, ctx: Context, owners: Sequence[str] | None = None) -> list[tuple]:

@@ -255,6 +255,16 @@ class Playbook:
     imports: ImportRules = field(default_factory=ImportRules)
     plans: PlanRules = field(default_factory=PlanRules)
 
+    @cached_property
+    def version(self) -> str:
+        """A short digest of everything the playbook says: stored assessments made under
+        another version are made again."""
+        import hashlib
+        import json
+
+        text = json.dumps(self.raw, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
     def team_of(self, manager: str | None) -> list[str]:
         """The reps a manager oversees (all their teams), empty for anyone else."""
         if not manager:
@@ -331,7 +341,15 @@ class Playbook:
         return self._stage_positions.get(stage_id, -1)
 
     def deal_kind(self, kind_id: str | None) -> DealKind | None:
-        return next((k for k in self.deal_kinds if k.id == kind_id), None)
+        return self._deal_kinds_by_id.get(kind_id)
+
+    @cached_property
+    def _deal_kinds_by_id(self) -> dict:
+        # Asked once per deal shown (a list of frozen deals asks it tens of thousands of times).
+        out: dict = {}
+        for kind in self.deal_kinds:
+            out.setdefault(kind.id, kind)
+        return out
 
     def find_deal_kind(self, text: str) -> str | None:
         """A deal kind's id from its id, its name in either language, or a CRM's word for it

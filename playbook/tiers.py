@@ -60,7 +60,13 @@ def score_account(facts: Mapping[str, Any], fit_verdict: str, playbook: Playbook
 
 def pyramid(tiers: Iterable[int]) -> dict[str, Any]:
     """Counts per tier and whether they still make a pyramid (fewer accounts higher up)."""
-    counts = {1: 0, 2: 0, 3: 0}
+    counts: dict[int, int] = {}
     for t in tiers:
         counts[t] = counts.get(t, 0) + 1
+    return pyramid_of(counts)
+
+
+def pyramid_of(counts: Mapping[int, int]) -> dict[str, Any]:
+    """The same from the number of accounts per tier."""
+    counts = {1: 0, 2: 0, 3: 0, **counts}
     return {"counts": counts, "is_pyramid": counts[1] <= counts[2] <= counts[3], "total": sum(counts.values())}

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
+from store import assessed as _assessed  # noqa: F401  (every session marks changed accounts' assessment stale)
 from store import migrations
 
 

@@ -644,4 +644,7 @@ def load_demo(session: Session, playbook: Playbook, *, today: date | None = None
         "answers": len(answers), "owners": report.owners, "plans": plans["plans"],
     })
     session.flush()
+    from store.assessed import mark_stale
+
+    mark_stale(session)  # written with Core inserts: every account is assessed again
     return report

@@ -58,6 +58,17 @@ class Account(SQLModel, table=True):
     tier_override: Optional[int] = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
+    # What the playbook last said of the account, so lists sort and count with SQL. Valid while
+    # assessed_with is "<playbook version>:<day>" of the reader; any change to the account, its
+    # deals or its checklist answers sets a fresh "stale:…" mark instead (store/assessed.py).
+    assessed_profile: Optional[str] = Field(default=None, max_length=20)
+    assessed_let_go: Optional[bool] = None
+    assessed_tier: Optional[int] = None
+    assessed_score: Optional[float] = None
+    assessed_at_risk: Optional[bool] = None
+    assessed_verdict: Optional[str] = Field(default=None, max_length=10)
+    assessed_open_deals: Optional[int] = None  # kept with the rest: a deal's change marks its account
+    assessed_with: Optional[str] = Field(default=None, max_length=40)
 
 
 class Deal(SQLModel, table=True):

@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import func
+from sqlalchemy import case, func, or_
 from sqlmodel import Session, select
 
 from playbook.words import fold  # noqa: F401  (importers read names with it)
@@ -64,8 +64,42 @@ def jsonable(value: Any) -> Any:
 
 # --- accounts ------------------------------------------------------------------------------
 
-def all_account_names(session: Session) -> list[str]:
-    return list(session.exec(select(Account.name)))
+SUGGESTION_POOL = 100
+
+
+def _pieces(key: str) -> list[str]:
+    """What a typed name is searched by: the letter pairs of each short word and the letter
+    triples of each longer one ('acmee' -> acm, cme, mee), so a typo anywhere still leaves most
+    pieces whole; a word of one or two letters is a piece itself."""
+    pieces: list[str] = []
+    for word in key.split():
+        size = 2 if len(word) <= 4 else 3
+        grams = [word] if len(word) <= size else [word[i:i + size] for i in range(len(word) - size + 1)]
+        pieces += [g for g in grams if g not in pieces]
+    return pieces[:12]
+
+
+def similar_names(session: Session, model, name: str, limit: int = SUGGESTION_POOL) -> list[str]:
+    """The names most likely meant by a name nobody has: at most `limit` of them, those sharing
+    the most pieces of what was typed (see _pieces), for `closest` to rank. The database does
+    the filtering on the folded names (no name reaches Python unless it shares a piece), so a
+    typo costs one query whatever the size of the book."""
+    pieces = _pieces(fold(name))
+    if not pieces:
+        return []
+    likes = [model.name_key.like("%" + _escape_like(p) + "%", escape="\\") for p in pieces]
+    shared = sum((case((like, 1), else_=0) for like in likes[1:]), case((likes[0], 1), else_=0))
+    query = select(model.name).where(or_(*likes)).order_by(shared.desc(), model.name_key, model.id).limit(limit)
+    return list(dict.fromkeys(session.exec(query)))
+
+
+def suggest_accounts(session: Session, name: str) -> list[str]:
+    """"Did you mean": the closest account names to one nobody has (none for a `#id`)."""
+    return [] if record_id(name) is not None else closest(name, similar_names(session, Account, name))
+
+
+def suggest_deals(session: Session, name: str) -> list[str]:
+    return [] if record_id(name) is not None else closest(name, similar_names(session, Deal, name))
 
 
 RECORD_REF = re.compile(r"#(\d{1,18})")
@@ -76,6 +110,10 @@ def record_id(text: str | None) -> int | None:
     """`#123` names a record by its id (how "which one?" answers are picked); else None."""
     m = RECORD_REF.fullmatch((text or "").strip())
     return int(m.group(1)) if m else None
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _find(session: Session, model, name: str) -> list:
@@ -94,7 +132,7 @@ def _find(session: Session, model, name: str) -> list:
     same = list(session.exec(select(model).where(model.name_key == key).order_by(model.id).limit(MAX_CANDIDATES + 1)))
     if same or len(key) < 3:
         return same
-    pattern = key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = _escape_like(key) + "%"
     starting = session.exec(select(model.name_key).where(model.name_key.like(pattern, escape="\\")).distinct()
                             .limit(2)).all()
     if len(starting) != 1:
@@ -181,10 +219,6 @@ def _chunks(items: list, size: int = 900) -> Iterable[list]:
 
 # --- deals ---------------------------------------------------------------------------------
 
-def all_deal_names(session: Session) -> list[str]:
-    return list(session.exec(select(Deal.name)))
-
-
 def find_deals(session: Session, name: str) -> list[Deal]:
     return _find(session, Deal, name)
 
@@ -205,6 +239,26 @@ def list_deals(session: Session, *, owner: str | None = None, owners: Sequence[s
     if status:
         query = query.where(Deal.status == status)
     return list(session.exec(query))
+
+
+def open_deals_matching(session: Session, condition, *, owners: Sequence[str] | None = None
+                        ) -> tuple[list[Deal], dict[int, str], dict[int, list]]:
+    """The open deals (of `owners`) meeting `condition`, with their accounts' names and their
+    stage histories: three queries however many they are (the deals' ids are a subquery, not
+    a list sent back in chunks). The visits are plain rows (stage, entered_at, left_at,
+    estimated), read-only: building tens of thousands of ORM objects was half the time."""
+    ids = select(Deal.id).where(Deal.status == "open", condition)
+    if owners is not None:
+        ids = ids.where(func.lower(Deal.owner).in_([o.lower() for o in owners]))
+    deals = list(session.exec(select(Deal).where(Deal.id.in_(ids)).order_by(Deal.name, Deal.id)))
+    names = dict(session.exec(select(Account.id, Account.name)
+                              .where(Account.id.in_(select(Deal.account_id).where(Deal.id.in_(ids))))).all())
+    visits: dict[int, list] = defaultdict(list)
+    for v in session.exec(select(StageVisit.deal_id, StageVisit.stage, StageVisit.entered_at, StageVisit.left_at,
+                                 StageVisit.estimated).where(StageVisit.deal_id.in_(ids))
+                          .order_by(StageVisit.entered_at)):
+        visits[v.deal_id].append(v)
+    return deals, names, visits
 
 
 def visits_by_deal(session: Session, deal_ids: Sequence[int]) -> dict[int, list[StageVisit]]:
@@ -270,8 +324,8 @@ def save_checklist_answer(session: Session, subject: str, subject_id: int, item_
 
 
 def all_owners(session: Session) -> list[str]:
-    owners = set(session.exec(select(Account.owner).where(Account.owner.is_not(None))))
-    owners |= set(session.exec(select(Deal.owner).where(Deal.owner.is_not(None))))
+    owners = set(session.exec(select(Account.owner).where(Account.owner.is_not(None)).distinct()))
+    owners |= set(session.exec(select(Deal.owner).where(Deal.owner.is_not(None)).distinct()))
     return sorted(owners, key=fold)
 
 

@@ -197,6 +197,10 @@ def run(kind: Kind, session: Session, source: Any, *, playbook: Playbook, actor:
             job.flush()
         job.seen.close()
         session.flush()
+        if report.ok and not dry_run:
+            from store.assessed import mark_stale
+
+            mark_stale(session)  # rows written with Core statements: every account is assessed again
     except BaseException:
         savepoint.rollback()
         raise
