@@ -75,8 +75,16 @@ def prepare(kind: str, accounts: int, deals: int, reps: int, folder: Path, pg: s
     if not held:
         print(f"seeding {kind}: {accounts:,} accounts, {deals:,} deals, {reps} reps …", file=sys.stderr, flush=True)
         start = time.perf_counter()
-        rows = seed(engine, load(DEFAULT_PLAYBOOK), accounts=accounts, deals=deals, reps=reps)
+        playbook = load(DEFAULT_PLAYBOOK)
+        rows = seed(engine, playbook, accounts=accounts, deals=deals, reps=reps)
         seeded = {"seconds": round(time.perf_counter() - start, 1), "rows": rows}
+        from handlers.records import refresh_assessments
+        from handlers.reply import Context
+
+        start = time.perf_counter()
+        refresh_assessments(Context(engine=engine, playbook=playbook, actor="bench", language="en"))
+        seeded["assessed_seconds"] = round(time.perf_counter() - start, 1)
+
     engine.dispose()
     return url, seeded
 

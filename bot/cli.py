@@ -249,6 +249,15 @@ def cmd_import(app: App) -> int:
         except Refusal as refusal:  # bad options: said politely (a missing file is main's to say)
             reply = refused(ctx, refusal)
     app.show(reply)
+    if reply.ok and not app.args.dry_run and app.args.kind in ("accounts", "deals", "stages"):
+        # The accounts the import touched are assessed now, with a progress bar, rather than by
+        # the first person who lists accounts afterwards (about 4.5 s per 10,000 accounts).
+        from handlers.records import refresh_assessments
+
+        with ProgressBar(app.language, "accounts") as bar:
+            count = refresh_assessments(ctx, progress=bar.update)
+        if count:
+            app.show(Reply("reassessed", {"accounts": count}))
     return 0 if reply.ok else 1
 
 
@@ -460,6 +469,10 @@ def cmd_bench(app: App) -> int:
             app.show(Reply("error", {"error": "bench_not_empty"}, ok=False))
             return 2
     app.show(Reply("bench_seeded", {"rows": written, "seconds": round(time.monotonic() - started, 1)}))
+    from handlers.records import refresh_assessments
+
+    with ProgressBar(app.language, "accounts") as bar:  # what an import does after writing
+        app.show(Reply("reassessed", {"accounts": refresh_assessments(app.context(), progress=bar.update)}))
     return 0
 
 
