@@ -112,7 +112,8 @@ def measure(engine_url: str, rounds: int = 50, warmup: int = 3, seed: int = 7) -
 def run(engine_url: str, results: dict) -> None:
     """The suite's entry point (benchmarks/README.md)."""
     rounds = int(results.get("rounds") or 50)
-    found = measure(engine_url, rounds=rounds)
+    warmup = int(results.get("warmup") if results.get("warmup") is not None else 3)
+    found = measure(engine_url, rounds=rounds, warmup=warmup)
     command = f"python benchmarks/bench_latency.py --db URL --rounds {rounds}"
     for label, f in found.items():
         results["figures"].append({"benchmark": "latency", "name": f"{label}, p99", "value": f["p99_ms"], "unit": "ms",

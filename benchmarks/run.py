@@ -113,6 +113,7 @@ def main() -> int:
                         help="where the SQLite books are kept between runs")
     parser.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL server URL without a database name")
     parser.add_argument("--rounds", type=int, default=50, help="runs per command for the latency benchmark")
+    parser.add_argument("--warmup", type=int, default=3, help="unmeasured runs per command before those")
     parser.add_argument("--json", default="benchmarks/results.json", help="where to write every figure")
     args = parser.parse_args()
     folder = Path(args.dir)
@@ -139,7 +140,7 @@ def main() -> int:
                 return f"sqlite:///{folder}/{name}.db"
             fresh.append(name)
             return _pg_database(args.pg, name)
-        results = {"figures": [], "rounds": args.rounds, "fresh_database": fresh_database}
+        results = {"figures": [], "rounds": args.rounds, "warmup": args.warmup, "fresh_database": fresh_database}
         for name in chosen:
             module = importlib.import_module(f"bench_{name}")
             print(f"{kind}: {name} …", file=sys.stderr, flush=True)

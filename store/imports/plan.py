@@ -197,10 +197,12 @@ def run(kind: Kind, session: Session, source: Any, *, playbook: Playbook, actor:
             job.flush()
         job.seen.close()
         session.flush()
-        if report.ok and not dry_run:
+        if report.ok and not dry_run and (report.created or report.updated):
             from store.assessed import mark_stale
 
-            mark_stale(session)  # rows written with Core statements: every account is assessed again
+            # Rows written with Core statements: every account is assessed again. A file that
+            # changed nothing (a re-import) leaves the stored assessments as they are.
+            mark_stale(session)
     except BaseException:
         savepoint.rollback()
         raise
