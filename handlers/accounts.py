@@ -112,6 +112,9 @@ def _scope(ctx: Context, owner: str | None, owners: list[str] | None) -> tuple[s
     return None, ctx.person.owner
 
 
+AT_RISK_NAMED = 20
+
+
 def tiers(ctx: Context, tier: int | None = None, owner: str | None = None, everyone: bool = False) -> Reply:
     with session_scope(ctx.engine) as session:
         owners = list_owners(session, ctx, owner, everyone)
@@ -119,7 +122,9 @@ def tiers(ctx: Context, tier: int | None = None, owner: str | None = None, every
     with session_scope(ctx.engine) as session:
         counts = assessed.tier_counts(session, owners)
         top = {t: assessed.names_by_score(session, owners, tier=t, limit=5) for t in (1, 2, 3)}
-        at_risk = assessed.names_by_score(session, owners, at_risk=True)
+        # The most valuable first, a line's worth: a large book has thousands at risk.
+        at_risk = assessed.names_by_score(session, owners, at_risk=True, limit=AT_RISK_NAMED)
+        at_risk_count = assessed.at_risk_count(session, owners) if len(at_risk) == AT_RISK_NAMED else len(at_risk)
     owner, team_of = _scope(ctx, owner, owners)
     shape = pyramid_of(counts)
     return Reply("tiers", {
@@ -129,6 +134,7 @@ def tiers(ctx: Context, tier: int | None = None, owner: str | None = None, every
         "is_pyramid": shape["is_pyramid"],
         "top": {str(k): names for k, names in top.items()},
         "at_risk": at_risk,
+        "at_risk_count": at_risk_count,
         "thresholds": {"tier1": ctx.playbook.tiers.tier1_min_score, "tier2": ctx.playbook.tiers.tier2_min_score},
     })
 

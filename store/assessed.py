@@ -138,6 +138,11 @@ def tier_counts(session: Session, owners: Sequence[str] | None = None) -> dict[i
     return dict(session.exec(query).all())
 
 
+def at_risk_count(session: Session, owners: Sequence[str] | None = None) -> int:
+    query = _scoped(select(func.count(Account.id)), owners).where(Account.assessed_at_risk.is_(True))
+    return session.exec(query).one()
+
+
 def names_by_score(session: Session, owners: Sequence[str] | None = None, *, tier: int | None = None,
                    at_risk: bool = False, limit: int | None = None) -> list[str]:
     """Account names, highest score first (then by name), of one tier or those at risk."""

@@ -33,7 +33,12 @@ def test_a_seeded_org_has_teams_stuck_and_skipped_deals_and_renewals(db_url, eng
     assert frozen.ok and len(frozen.data["deals"]) > 0
     assert skipped.ok and len(skipped.data["deals"]) > 0
     tiers = run_command(ctx, "tiers")
-    assert tiers.ok
+    # A large book has many customers at risk: the reply names the most valuable and counts the rest.
+    assert tiers.ok and tiers.data["at_risk_count"] > len(tiers.data["at_risk"]) == 20
+    from bot.render import render
+    text = render(tiers, language="en", currency="EUR")
+    assert f"{tiers.data['at_risk_count']} customers at risk:" in text
+    assert f"… and {tiers.data['at_risk_count'] - 20} more." in text
     # The same seed gives the same org; a database that holds accounts is refused, untouched.
     again = gare("bench", "seed", "--accounts", "10", "--deals", "10", "--lang", "en", db_url=db_url)
     assert again.returncode == 2 and "already holds accounts" in again.stdout + again.stderr

@@ -36,7 +36,8 @@ def afresh(ctx: Context) -> tuple[list[dict], dict]:
     shape = pyramid(v.assessment.tier.tier for v in views)
     tiers = {"counts": {str(k): n for k, n in shape["counts"].items()}, "is_pyramid": shape["is_pyramid"],
              "top": {str(t): [v.account.name for v in by_score if v.assessment.tier.tier == t][:5] for t in (1, 2, 3)},
-             "at_risk": [v.account.name for v in by_score if v.assessment.tier.at_risk]}
+             "at_risk": [v.account.name for v in by_score if v.assessment.tier.at_risk][:20],
+             "at_risk_count": sum(1 for v in views if v.assessment.tier.at_risk)}
     return rows, tiers
 
 
@@ -44,7 +45,7 @@ def shown(ctx: Context) -> tuple[list[dict], dict]:
     listed = run_command(ctx, "accounts all").data
     pyramid_ = run_command(ctx, "tiers all").data
     assert listed["count"] == len(listed["accounts"])
-    return listed["accounts"], {k: pyramid_[k] for k in ("counts", "is_pyramid", "top", "at_risk")}
+    return listed["accounts"], {k: pyramid_[k] for k in ("counts", "is_pyramid", "top", "at_risk", "at_risk_count")}
 
 
 def same(ctx: Context) -> None:
