@@ -11,12 +11,13 @@ from __future__ import annotations
 import math
 import random
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Callable, Iterator
+from typing import Callable
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
 from playbook.words import fold
+from store.imports.table import batches
 from store.models import Account, Deal, Person, StageVisit
 
 BATCH = 5_000
@@ -117,17 +118,6 @@ def _deal_and_visits(rng: random.Random, n: int, account: tuple[int, str, str], 
     return deal, visits
 
 
-def _batches(rows: Iterator[dict], size: int = BATCH) -> Iterator[list[dict]]:
-    batch: list[dict] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def seed(engine: Engine, playbook, *, accounts: int, deals: int, reps: int = 200, seed: int = 42,
          today: date | None = None, progress: Callable[[str, int, int], None] | None = None) -> dict[str, int]:
     """Loads the synthetic org into an empty database. Returns the rows written per table."""
@@ -147,7 +137,7 @@ def seed(engine: Engine, playbook, *, accounts: int, deals: int, reps: int = 200
     total = accounts + deals
     book: list[tuple[int, str, str]] = []   # (id, name, owner): ~100 bytes an account
     rows = (_account(rng, n, owners[n % len(owners)], today, now) for n in range(1, accounts + 1))
-    for batch in _batches(rows):
+    for batch in batches(rows, BATCH):
         with engine.begin() as conn:
             ids = conn.execute(insert(Account).returning(Account.id, Account.name, Account.owner), batch).all()
         book.extend((i, n, o) for i, n, o in ids)
