@@ -83,10 +83,16 @@ def db_url(request, tmp_path, sqlite_template) -> str:
         if os.environ.get("GARE_REQUIRE_POSTGRES") == "1":
             pytest.fail(str(exc))
         pytest.skip(str(exc))
+    # Emptied for this test: DELETE (children first) and sequences restarted take 7-10 ms where
+    # a TRUNCATE of every table took 80 ms (new files for each table), about 40 s of a run.
     engine = create_engine(url)
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("SET LOCAL synchronous_commit = off"))
+        conn.execute(text("; ".join(f'DELETE FROM "{t.name}"' for t in reversed(SQLModel.metadata.sorted_tables))))
+        sequences = conn.execute(text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()"))
+        restart = "; ".join(f'ALTER SEQUENCE "{name}" RESTART' for (name,) in sequences)
+        if restart:
+            conn.execute(text(restart))
     engine.dispose()
     return url
 

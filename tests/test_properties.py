@@ -133,7 +133,7 @@ def test_any_text_typed_gets_a_polite_reply_and_changes_nothing_unless_accepted(
     admin = Context(engine=engine, playbook=ctx.playbook, actor="ops", owner=None, language="en", clock=ctx.clock)
     tried = {"n": 0, "accepted": 0}
 
-    @examples(300)
+    @examples(150)
     @given(text_=command_text(names), language=st.sampled_from(["en", "fr"]))
     def check(text_, language):
         tried["n"] += 1
@@ -210,7 +210,7 @@ def test_any_csv_is_imported_whole_or_refused_with_nothing_written(demo, engine,
     admin = Context(engine=engine, playbook=ctx.playbook, actor="ops", owner=None, language="en", clock=ctx.clock)
     tried = {"n": 0, "written": 0}
 
-    @examples(200)
+    @examples(100)
     @given(content=csv_files())
     def check(content):
         tried["n"] += 1
@@ -251,7 +251,7 @@ def test_any_slack_modal_submission_is_saved_or_refused_under_its_field(rig):
         opened["view"] = rig.wait_call("views.open", count=opened["views"])["view"]
         opened["shown"] = _state(opened["view"])
 
-    @examples(120)
+    @examples(60)
     @given(changes=st.dictionaries(st.sampled_from([f for f in MODAL_FIELDS if f"f_{f}" in shown]), values,
                                    min_size=1, max_size=3))
     def check(changes):
@@ -286,7 +286,7 @@ def test_any_teams_card_submission_is_saved_or_refused_under_its_field(teams):
     inputs = {i["id"] for i in form["body"] if (i.get("type") or "").startswith("Input.")}
     tried = {"n": 0, "saved": 0}
 
-    @examples(120)
+    @examples(60)
     @given(changes=st.dictionaries(st.sampled_from(sorted(i for i in inputs if i.startswith("f_"))), values,
                                    min_size=1, max_size=3))
     def check(changes):

@@ -34,7 +34,7 @@ def test_every_reply_and_refusal_is_a_valid_adaptive_card(engine, playbook):
         for text in texts:
             reply = registry.run(ctx, text)
             seen.add(reply.template)
-            for page in (1, 2, 9):
+            for page in (1, 9):  # the first page, and one past the end
                 validate_message(message_for(reply, language=language, currency="EUR", command=text, page=page,
                                              **_extra(playbook, language)))
         for code in sorted(_refusal_codes()):
