@@ -250,12 +250,8 @@ def cmd_import(app: App) -> int:
             reply = refused(ctx, refusal)
     app.show(reply)
     if reply.ok and not app.args.dry_run and app.args.kind in ("accounts", "deals", "stages"):
-        # The accounts the import touched are assessed now, with a progress bar, rather than by
-        # the first person who lists accounts afterwards (about 4.5 s per 10,000 accounts).
-        from handlers.records import refresh_assessments
-
-        with ProgressBar(app.language, "accounts") as bar:
-            count = refresh_assessments(ctx, progress=bar.update)
+        # Assessed now rather than by the first person who lists accounts (4.5 s per 10,000).
+        count = _reassess(app)
         if count:
             app.show(Reply("reassessed", {"accounts": count}))
     return 0 if reply.ok else 1
@@ -322,18 +318,24 @@ def cmd_info(app: App) -> int:
     return 0
 
 
-def cmd_reassess(app: App) -> int:
+def _reassess(app: App) -> int:
+    """Stores the assessment of every account whose stored one is out of date, with a progress
+    bar on a terminal; returns how many."""
     from bot.progress import ProgressBar
     from handlers.records import refresh_assessments
+
+    with ProgressBar(app.language, "accounts") as bar:
+        return refresh_assessments(app.context(), progress=bar.update)
+
+
+def cmd_reassess(app: App) -> int:
     from store.assessed import mark_stale
     from store.database import session_scope
 
     if app.args.all:
         with session_scope(app.engine) as session:
             mark_stale(session)
-    with ProgressBar(app.language, "accounts") as bar:
-        count = refresh_assessments(app.context(), progress=bar.update)
-    app.show(Reply("reassessed", {"accounts": count}))
+    app.show(Reply("reassessed", {"accounts": _reassess(app)}))
     return 0
 
 
@@ -469,10 +471,7 @@ def cmd_bench(app: App) -> int:
             app.show(Reply("error", {"error": "bench_not_empty"}, ok=False))
             return 2
     app.show(Reply("bench_seeded", {"rows": written, "seconds": round(time.monotonic() - started, 1)}))
-    from handlers.records import refresh_assessments
-
-    with ProgressBar(app.language, "accounts") as bar:  # what an import does after writing
-        app.show(Reply("reassessed", {"accounts": refresh_assessments(app.context(), progress=bar.update)}))
+    app.show(Reply("reassessed", {"accounts": _reassess(app)}))  # as an import does after writing
     return 0
 
 

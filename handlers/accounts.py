@@ -14,7 +14,7 @@ from handlers.records import (
     AccountView, account_views, deal_data, known_owner, list_owners, refresh_assessments, resolve_account,
 )
 from playbook.facts import typed_value
-from playbook.config import ACCOUNT_FIELDS, PROFILE_IDS, localized
+from playbook.config import ACCOUNT_FIELDS, localized
 from playbook.profiles import common_actions
 from playbook.tiers import pyramid_of
 from store import assessed, locks, queries

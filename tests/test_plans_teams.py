@@ -5,30 +5,17 @@ Action.Submit messages and Action.Execute invokes) on the demo data: the plan ca
 review closed; the export; plans listed a page at a time; the weekly nudge's plan section."""
 from __future__ import annotations
 
-from sqlalchemy import func
 from sqlmodel import select
 
 from fake_teams import card_text, find_action
 from handlers.registry import run_command
 from handlers.reply import Context
 from store.database import session_scope
-from store.models import Account, AccountPlan, AuditRecord, PlanTask
+from store.models import AuditRecord
 from teams_harness import NOW, card
+from test_plans_slack import _audits, _tasks  # they read the store through any rig's engine
 
 STEEL = "Aciéries de Lorraine-Moselle"
-
-
-def _audits(teams) -> int:
-    with session_scope(teams.engine) as s:
-        return s.exec(select(func.count()).select_from(AuditRecord)).one()
-
-
-def _tasks(teams, name: str) -> list[PlanTask]:
-    with session_scope(teams.engine) as s:
-        account = s.exec(select(Account).where(Account.name == name)).one()
-        plan = s.exec(select(AccountPlan).where(AccountPlan.account_id == account.id,
-                                                AccountPlan.current.is_(True))).one()
-        return list(s.exec(select(PlanTask).where(PlanTask.plan_id == plan.id).order_by(PlanTask.number)))
 
 
 def _ctx(teams) -> Context:

@@ -53,9 +53,6 @@ class PlanActions:
         await self._send(turn, ctx, await self._invoke(ctx, "task_done", account=str(value.get("account") or ""),
                                                        number=str(value.get("n") or "")))
 
-    async def _reply_card(self, ctx: Context, reply: Reply) -> dict:
-        return card_response(await self._card(ctx, reply)) if reply.ok else text_response(await self._text(ctx, reply))
-
     # --- Action.Execute: the card is replaced by the result -----------------------------------------
 
     async def _plan_save(self, ctx: Context, data: dict, activity: dict) -> dict:

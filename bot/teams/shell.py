@@ -228,6 +228,11 @@ class TeamsShell(PlanActions):
     async def _text(self, ctx: Context, reply: Reply) -> str:
         return await self.pool.run(text_of, reply, ctx.language, self.playbook.currency)
 
+    async def _reply_card(self, ctx: Context, reply: Reply) -> dict:
+        """An invoke's answer: the reply's card in place of the one clicked, or a refusal's text
+        (the card stays as it was)."""
+        return card_response(await self._card(ctx, reply)) if reply.ok else text_response(await self._text(ctx, reply))
+
     async def _send(self, turn: Turn, ctx: Context, reply: Reply, *, new: bool = False, message: dict | None = None,
                     **extra: Any) -> str | None:
         """Answer in the conversation (a reply in the thread, or a new message). `message`:
@@ -447,7 +452,7 @@ class TeamsShell(PlanActions):
                     answers[field[6:]] = value
         if not answers:
             reply = await self._invoke(ctx, "checklist", name=name)
-            return card_response(await self._card(ctx, reply)) if reply.ok else text_response(await self._text(ctx, reply))
+            return await self._reply_card(ctx, reply)
         reply = await self._invoke(ctx, "checklist_answer", name=name, answers=answers)
         if not reply.ok:
             return text_response(await self._text(ctx, reply))
@@ -457,7 +462,7 @@ class TeamsShell(PlanActions):
     async def _checklist_refresh(self, ctx: Context, data: dict, activity: dict) -> dict:
         name = await self.pool.run(subject_name, ctx, str(data.get("subject")), int(data.get("id") or 0))
         reply = await self._invoke(ctx, "checklist", name=name or "")
-        return card_response(await self._card(ctx, reply)) if reply.ok else text_response(await self._text(ctx, reply))
+        return await self._reply_card(ctx, reply)
 
     async def _form(self, ctx: Context, data: dict, command: str, args: dict, template: str,
                     subject: tuple[str, str], values: dict) -> dict:
@@ -522,14 +527,14 @@ class TeamsShell(PlanActions):
         """"Log a contact today" on an at-risk customer."""
         reply = await self._invoke(ctx, "account_set", account=str(data.get("account") or ""),
                                    changes={"last_contact": "today"})
-        return card_response(await self._card(ctx, reply)) if reply.ok else text_response(await self._text(ctx, reply))
+        return await self._reply_card(ctx, reply)
 
     async def _cancel(self, ctx: Context, data: dict, activity: dict) -> dict:
         if data.get("deal"):
             reply = await self._invoke(ctx, "deal", deal=str(data["deal"]))
         else:
             reply = await self._invoke(ctx, "account", account=str(data.get("account") or ""))
-        return card_response(await self._card(ctx, reply)) if reply.ok else text_response(await self._text(ctx, reply))
+        return await self._reply_card(ctx, reply)
 
 
 # Action.Submit verbs that open a form: (the command that reads the record, its argument, the form).
