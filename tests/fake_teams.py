@@ -78,7 +78,6 @@ class Call:
     activity_id: str | None
     body: Any
     headers: dict = field(default_factory=dict)
-    at: float = field(default_factory=time.monotonic)  # when the stand-in received it
 
 
 class FakeConnector:

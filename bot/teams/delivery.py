@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Awaitable, Callable
 
@@ -42,12 +43,13 @@ class TeamsCourier:
 
     def __init__(self, engine: Engine, playbook: Playbook, settings: TeamsSettings, *,
                  sleep: Callable[[float], Awaitable[None]] | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+                 monotonic: Callable[[], float] = time.monotonic):
         self.engine, self.playbook, self.settings, self.clock = engine, playbook, settings, clock
         self.sleep = sleep or asyncio.sleep
         self.loop = asyncio.new_event_loop()  # the weekly run is synchronous (a scheduler thread)
         self.bot = TeamsBot(settings)
-        self.pacer = Pacer(sleep=self.sleep)
+        self.pacer = Pacer(sleep=self.sleep, monotonic=monotonic)
 
     def close(self) -> None:
         self.loop.close()
