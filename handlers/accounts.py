@@ -78,8 +78,13 @@ def account_data(view: AccountView, ctx: Context) -> dict[str, Any]:
     }
 
 
+ACCOUNTS_PAGE = 20  # rows a list shows at a time, on every surface
+
+
 def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, owner: str | None = None,
-             everyone: bool = False) -> Reply:
+             everyone: bool = False, page: int = 1) -> Reply:
+    """One page of the accounts a list shows, with how many there are: the database counts,
+    sorts and cuts (a book of 100,000 accounts is never read to show 20)."""
     profile_id = None
     if profile:
         key = fold(profile)
@@ -97,10 +102,16 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
         owners = list_owners(session, ctx, owner, everyone)
     refresh_assessments(ctx, owners)
     with session_scope(ctx.engine) as session:
-        rows = assessed.assessed_accounts(session, owners, profile=profile_id, tier=tier)
-    owner, team_of = _scope(ctx, owner, owners)
-    return Reply("accounts", {"filters": {"profile": profile_id, "tier": tier, "owner": owner, "team_of": team_of},
-                              "accounts": rows, "count": len(rows)})
+        count = assessed.count_accounts(session, owners, profile=profile_id, tier=tier)
+        pages = max(1, -(-count // ACCOUNTS_PAGE))
+        page = min(page, pages)  # past the end: the last page, as the chat pagers do
+        rows = assessed.assessed_accounts(session, owners, profile=profile_id, tier=tier,
+                                          offset=(page - 1) * ACCOUNTS_PAGE, limit=ACCOUNTS_PAGE) if count else []
+    shown_owner, team_of = _scope(ctx, owner, owners)
+    return Reply("accounts", {"filters": {"profile": profile_id, "tier": tier, "owner": shown_owner, "team_of": team_of,
+                                          "everyone": everyone and owner is None},
+                              "accounts": rows, "count": count, "page": page, "pages": pages,
+                              "first": (page - 1) * ACCOUNTS_PAGE + 1 if rows else 0})
 
 
 def _scope(ctx: Context, owner: str | None, owners: list[str] | None) -> tuple[str | None, str | None]:

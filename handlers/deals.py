@@ -2,21 +2,23 @@
 `deal <name> nurture [reason]`, `deals frozen|skipped [owner]` and `stages`."""
 from __future__ import annotations
 
+from datetime import timezone
+
 from playbook.words import AUTO_WORDS, DEAL_SETTABLE_ALIASES, EMPTY_WORDS, NO_PROFILE_WORDS, TODAY_WORDS, fold
 from playbook.assessment import time_deal
 from playbook.config import localized
 from playbook.money import home_total, totals
-from playbook.stage_aging import frozen_deals, skipped_deals
+from playbook.stage_aging import overdue_by, skipped_deals, stuck_limits
 from handlers.reply import Context, Refusal, Reply
 from handlers.rep_nudge import frozen_row, tiers_of
 from handlers.records import (
-    checklist_assessment, deal_data, frozen_candidates_timed, kind_label, list_owners, open_deals_timed, resolve_deal,
+    checklist_assessment, deal_data, kind_label, list_owners, open_deals_timed, resolve_deal,
     stage_label,
 )
 from playbook.method import needs_gate_confirmation
-from store import locks, queries
+from store import frozen as frozen_store, locks, queries
 from store.database import session_scope
-from store.models import Account, OutboxMessage, StageVisit, utcnow
+from store.models import Account, Deal, OutboxMessage, StageVisit, utcnow
 from store.queries import jsonable
 from store.values import ValueProblem, parse_date, parse_quantity
 
@@ -161,36 +163,68 @@ def handover_data(data: dict, ctx: Context) -> dict:
             "since": ctx.today()}
 
 
-def _pipeline(ctx: Context, owner: str | None, everyone: bool, load=open_deals_timed
-              ) -> tuple[list, str | None, str | None]:
-    """The open deals a list judges (`load` may narrow them), the one owner it shows and the
-    manager whose team it shows."""
+def _pipeline(ctx: Context, owner: str | None, everyone: bool) -> tuple[list, str | None, str | None]:
+    """The open deals a list judges, the one owner it shows and the manager whose team it shows."""
     with session_scope(ctx.engine) as session:
         owners = list_owners(session, ctx, owner, everyone)
-        timed = load(session, ctx, owners)
-    if owners is None:
-        return timed, None, None
-    if owner is not None:
-        return timed, owners[0], None
-    return timed, None, ctx.person.owner
+        timed = open_deals_timed(session, ctx, owners)
+    return (timed, *_scope_of(ctx, owner, owners))
 
 
-def deals_frozen(ctx: Context, owner: str | None = None, everyone: bool = False) -> Reply:
-    """Open deals stuck at their stage (estimated ones included, marked), longest overdue first;
-    then the open deals whose close date has passed although their stage time is not over."""
-    timed, owner, team_of = _pipeline(ctx, owner, everyone, frozen_candidates_timed)
-    stuck = frozen_deals([((d, a), t) for d, a, t in timed])
-    rows = [deal_data(ctx, d, t, a) for (d, a), t in stuck]
-    frozen = {r["id"] for r in rows}
-    overdue = sorted((deal_data(ctx, d, t, a) for d, a, t in timed if d.id not in frozen),
+FROZEN_PAGE = 15  # frozen deals a list shows at a time, on every surface
+
+
+def deals_frozen(ctx: Context, owner: str | None = None, everyone: bool = False, page: int = 1) -> Reply:
+    """Open deals stuck at their stage (estimated ones included, marked), longest overdue first,
+    a page at a time; then the open deals whose close date has passed although their stage time
+    is not over. The database counts and totals them all and hands over the few a page can show
+    (store.frozen), which are then timed exactly: a pipeline of 300,000 open deals is never read."""
+    now = ctx.now()
+    limits, own_kinds = stuck_limits(ctx.playbook, now.astimezone(timezone.utc))
+    with session_scope(ctx.engine) as session:
+        owners = list_owners(session, ctx, owner, everyone)
+        count, estimated, sums, frozen_past = frozen_store.frozen_totals(session, limits, own_kinds, owners,
+                                                                         ctx.today())
+        pages = max(1, -(-count // FROZEN_PAGE))
+        page = min(page, pages)  # past the end: the last page, as the chat pagers do
+        candidates = frozen_store.frozen_candidates(session, limits, own_kinds, owners, page * FROZEN_PAGE) \
+            if count else []
+        ranked = sorted(candidates, key=lambda c: (-_overdue(ctx, limits, c, now), c[1], c[0]))
+        shown = [c[0] for c in ranked[(page - 1) * FROZEN_PAGE: page * FROZEN_PAGE]]
+        overdue_count = frozen_store.past_close_date(session, owners, ctx.today()) - frozen_past
+        overdue_ids = frozen_store.first_past_close_date(session, limits, own_kinds, owners, ctx.today(),
+                                                         OVERDUE_SHOWN) if overdue_count else []
+        deals, names, visits = queries.open_deals_matching(session, Deal.id.in_(shown + overdue_ids)) \
+            if shown or overdue_ids else ([], {}, {})
+    by_id = {d.id: d for d in deals}
+    rows = [deal_data(ctx, by_id[i], time_deal(queries.deal_record(by_id[i]), visits.get(i, []), now, ctx.playbook),
+                      names.get(by_id[i].account_id)) for i in shown if i in by_id]
+    overdue = sorted((deal_data(ctx, by_id[i], time_deal(queries.deal_record(by_id[i]), visits.get(i, []), now,
+                                                          ctx.playbook), names.get(by_id[i].account_id))
+                      for i in overdue_ids if i in by_id),
                      key=lambda r: (r["close_date"] or ctx.today(), fold(r["deal"])))
-    overdue = [r for r in overdue if r["close_date_passed"]]
-    amounts = [(r["amount"], r["currency"]) for r in rows]
-    return Reply("deals_frozen", {"owner": owner, "team_of": team_of, "deals": rows, "count": len(rows),
-                                  "total_amount": home_total(amounts, ctx.playbook),
-                                  "totals": totals(amounts, ctx.playbook),
-                                  "estimated": sum(1 for r in rows if r["estimated"]),
-                                  "overdue": overdue[:OVERDUE_SHOWN], "overdue_count": len(overdue)})
+    shown_owner, team_of = _scope_of(ctx, owner, owners)
+    return Reply("deals_frozen", {"owner": shown_owner, "team_of": team_of, "everyone": everyone and owner is None,
+                                  "deals": rows, "count": count, "page": page, "pages": pages,
+                                  "total_amount": home_total(sums, ctx.playbook),
+                                  "totals": totals(sums, ctx.playbook), "estimated": estimated,
+                                  "overdue": overdue, "overdue_count": overdue_count})
+
+
+def _overdue(ctx: Context, limits, candidate, now) -> float:
+    """A candidate's days over its standard (or over its window, when judged by it)."""
+    _, began, position, by_window = candidate
+    limit = limits[position]
+    return overdue_by(began, limit.window_days if by_window else limit.standard_days, now, ctx.playbook)
+
+
+def _scope_of(ctx: Context, owner: str | None, owners) -> tuple[str | None, str | None]:
+    """(the one owner a list shows, the manager whose team it shows)."""
+    if owners is None:
+        return None, None
+    if owner is not None:
+        return owners[0], None
+    return None, ctx.person.owner
 
 
 def deals_skipped(ctx: Context, owner: str | None = None, everyone: bool = False) -> Reply:

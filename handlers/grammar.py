@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from handlers.reply import Refusal
 from playbook.words import (
-    ALL_WORDS, KEYWORD_OF, OWNER_KEYS, PROFILE_KEYS, TIER_KEYS, fold, is_keyword,
+    ALL_WORDS, KEYWORD_OF, OWNER_KEYS, PAGE_WORDS, PROFILE_KEYS, TIER_KEYS, fold, is_keyword,
 )
 
 QUOTES = {'"': '"', "'": "'", "«": "»", "“": "”"}
@@ -141,25 +141,45 @@ def owner_value(text: str) -> str | None:
     return strip_quotes(text) or None
 
 
-def owner_tail(param: str = "owner", *, widen: bool = True) -> Tail:
-    """`[OWNER]`; for lists (`widen`), `all` (`tous`) widens a manager's list beyond their team."""
+def page_number(raw: Any) -> int:
+    """A list's page as typed (`page=2`): a whole number from 1, else refused."""
+    text = str(raw).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise Refusal("bad_value", field="page", value=text, expected="integer")
+    return int(text)
+
+
+_PAGE = re.compile(r"(?:^|\s)(?:" + "|".join(PAGE_WORDS) + r")\s*=\s*(\S*)\s*$", re.I)
+
+
+def owner_tail(param: str = "owner", *, widen: bool = True, paged: bool = False) -> Tail:
+    """`[OWNER]`; for lists (`widen`), `all` (`tous`) widens a manager's list beyond their team;
+    `paged` lists also read a last `page=N`."""
     def read(text: str, command: str) -> dict[str, Any]:
+        page: dict[str, Any] = {}
+        if paged:
+            m = _PAGE.search(text)
+            page["page"] = page_number(m.group(1)) if m else 1
+            text = text[:m.start()] if m else text
         if not widen:
-            return {param: owner_value(text)}
+            return {param: owner_value(text), **page}
         if fold(text) in ALL_WORDS:
-            return {param: None, "everyone": True}
-        return {param: owner_value(text), "everyone": False}
+            return {param: None, "everyone": True, **page}
+        return {param: owner_value(text), "everyone": False, **page}
+    paging = ("page",) if paged else ()
     if not widen:
-        return Tail(read, (param,), "[OWNER]", optional=True)
-    return Tail(read, (param, "everyone"), "[OWNER|all]", optional=True)
+        return Tail(read, (param, *paging), "[OWNER]" + (" [page=N]" if paged else ""), optional=True)
+    return Tail(read, (param, "everyone", *paging), "[OWNER|all]" + (" [page=N]" if paged else ""), optional=True)
 
 
-def filters_tail(*, allow_profile: bool) -> Tail:
-    """`[profile] [tier=N] [owner=NAME]` in any order."""
+def filters_tail(*, allow_profile: bool, paged: bool = False) -> Tail:
+    """`[profile] [tier=N] [owner=NAME]` in any order (and `page=N` for a `paged` list)."""
     def read(text: str, command: str) -> dict[str, Any]:
         filters: dict[str, Any] = {"tier": None, "owner": None, "everyone": False}
         if allow_profile:
             filters["profile"] = None
+        if paged:
+            filters["page"] = 1
         for part in _shell_words(text):
             if fold(part) in ALL_WORDS:
                 filters["everyone"] = True
@@ -174,6 +194,8 @@ def filters_tail(*, allow_profile: bool) -> Tail:
                     filters["owner"] = value or None
                 elif key in PROFILE_KEYS and allow_profile:
                     filters["profile"] = value
+                elif key in PAGE_WORDS and paged:
+                    filters["page"] = page_number(value)
                 else:
                     raise Refusal("bad_filter", got=part)
             elif allow_profile and filters["profile"] is None:
@@ -183,6 +205,8 @@ def filters_tail(*, allow_profile: bool) -> Tail:
         return filters
     params = ("profile", "tier", "owner", "everyone") if allow_profile else ("tier", "owner", "everyone")
     usage = "[PROFILE] [tier=N] [owner=NAME|all]" if allow_profile else "[tier=N] [owner=NAME|all]"
+    if paged:
+        params, usage = params + ("page",), usage + " [page=N]"
     return Tail(read, params, usage, optional=True)
 
 

@@ -129,3 +129,80 @@ def frozen_deals(timed: Iterable[tuple[T, DealTiming]]) -> list[tuple[T, DealTim
 def skipped_deals(timed: Iterable[tuple[T, DealTiming]]) -> list[tuple[T, DealTiming]]:
     """Open deals whose history shows a stage cut short or jumped over."""
     return [(d, t) for d, t in timed if t.status == "open" and t.skipped_stages]
+
+
+@dataclass(frozen=True)
+class StuckLimit:
+    """Where `deals frozen` draws the line for one stage and one kind of deal, as moments a
+    database can compare: a stay begun before `stay_before` has lasted longer than the stage's
+    limit (in the days deal_timing counts); a stay whose start is estimated is also stuck when
+    the deal was created before `created_before` (open longer than the pipeline's window).
+    `kind` None stands for every kind without standard days of its own."""
+    stage: str
+    kind: str | None
+    stay_before: datetime
+    created_before: datetime | None
+    standard_days: float
+    window_days: float | None
+
+
+def _over(days: float, threshold: float) -> bool:
+    return round(days, 1) > threshold
+
+
+def began_before(threshold: float, now: datetime, playbook: Playbook) -> datetime:
+    """The moment C such that, at `now`, a stay begun before C has lasted more than `threshold`
+    days as deal_timing counts them (rounded to a tenth; whole business days when the playbook
+    counts those), and one begun at C or later has not."""
+    if playbook.day_count != "business":
+        # Calendar days grow with the stay's length: the shortest length over the threshold, to
+        # the microsecond (what both databases store), by bisection on exactly deal_timing's test.
+        lo, hi = 0, int((max(threshold, 0.0) + 1) * DAY * 1_000_000)
+        if _over(0.0, threshold):
+            return now + timedelta(microseconds=1)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if _over(mid / 1_000_000 / DAY, threshold):
+                hi = mid
+            else:
+                lo = mid
+        return now - timedelta(microseconds=hi) + timedelta(microseconds=1)
+    # Business days depend only on the day the stay began: walk back from today, counting the
+    # days that count, to the last day a stay could begin and already be over the threshold.
+    tz = playbook.tz
+    day = now.astimezone(tz).date()
+    counted = 0
+    while not _over(float(counted), threshold):
+        if day.weekday() < 5 and day not in playbook.holidays:
+            counted += 1
+        day -= timedelta(days=1)
+    following = day + timedelta(days=1)
+    return datetime(following.year, following.month, following.day, tzinfo=tz).astimezone(now.tzinfo)
+
+
+def stuck_limits(playbook: Playbook, now: datetime) -> tuple[tuple[StuckLimit, ...], tuple[str, ...]]:
+    """The limits of every stage for each kind with standard days of its own and for the others
+    (kind None), and those kinds' ids."""
+    own_kinds = tuple(sorted({k.id for k in playbook.deal_kinds if k.standard_days}))
+    cutoffs: dict[float, datetime] = {}
+
+    def cutoff(days: float) -> datetime:
+        if days not in cutoffs:
+            cutoffs[days] = began_before(days, now, playbook)
+        return cutoffs[days]
+
+    limits = []
+    for stage in playbook.stages:
+        for kind in (None, *own_kinds):
+            spec = playbook.stage_for(stage.id, kind)
+            window = playbook.stuck_window(stage.id, kind)
+            limits.append(StuckLimit(stage=stage.id, kind=kind, stay_before=cutoff(spec.stuck_after_days),
+                                     created_before=cutoff(window) if window is not None else None,
+                                     standard_days=spec.standard_days, window_days=window))
+    return tuple(limits), own_kinds
+
+
+def overdue_by(began: datetime, standard: float, now: datetime, playbook: Playbook) -> float:
+    """deal_timing's indicator for a stay (or, judged by its window, a deal) begun at `began`:
+    its days so far, to a tenth, less the standard days it is judged against."""
+    return round(round(elapsed_days(began, now, playbook), 1) - standard, 1)

@@ -38,8 +38,10 @@ def mark_stale(session: Session, account_ids: Iterable[int] | None = None) -> No
 
 def stale_accounts(session: Session, current: str, owners: Sequence[str] | None = None) -> list[tuple[int, str | None]]:
     """(id, mark) of the accounts (of `owners`) whose stored assessment is not `current`."""
+    # "<" or ">" rather than "!=": two ranges of ix_account_assessed_with, not a scan of the book.
     query = select(Account.id, Account.assessed_with).where(
-        or_(Account.assessed_with.is_(None), Account.assessed_with != current)).order_by(Account.id)
+        or_(Account.assessed_with.is_(None), Account.assessed_with < current, Account.assessed_with > current)
+    ).order_by(Account.id)
     if owners is not None:
         query = query.where(func.lower(Account.owner).in_([o.lower() for o in owners]))
     return list(session.exec(query))
@@ -98,15 +100,10 @@ def _folded_name(session: Session):
     return Account.name_key.collate("C") if session.get_bind().dialect.name == "postgresql" else Account.name_key
 
 
-def assessed_accounts(session: Session, owners: Sequence[str] | None = None, *, profile: str | None = None,
-                      tier: int | None = None, by_name: bool = False) -> list[dict[str, Any]]:
-    """The accounts (of `owners`) as lists show them, from their stored assessment: tier 1
-    first, then the highest score, then the name (`by_name`: by name alone). `profile` keeps
-    one profile id, or "let_go", "misfit" (the fit verdict) or "none" (neither a profile nor
-    let go)."""
-    query = _scoped(select(Account.name, Account.owner, Account.status, Account.assessed_profile,
-                           Account.assessed_let_go, Account.assessed_tier, Account.assessed_score,
-                           Account.assessed_at_risk, Account.assessed_verdict, Account.assessed_open_deals), owners)
+def _listed(query, owners: Sequence[str] | None, profile: str | None, tier: int | None):
+    """`query` narrowed to the accounts a list shows: of `owners`, with `profile` (a profile id,
+    or "let_go", "misfit" (the fit verdict) or "none": neither a profile nor let go), of `tier`."""
+    query = _scoped(query, owners)
     if profile == "let_go":
         query = query.where(Account.assessed_let_go.is_(True))
     elif profile == "none":
@@ -117,14 +114,37 @@ def assessed_accounts(session: Session, owners: Sequence[str] | None = None, *, 
         query = query.where(Account.assessed_profile == profile)
     if tier is not None:
         query = query.where(Account.assessed_tier == tier)
+    return query
+
+
+def assessed_accounts(session: Session, owners: Sequence[str] | None = None, *, profile: str | None = None,
+                      tier: int | None = None, by_name: bool = False, offset: int = 0,
+                      limit: int | None = None) -> list[dict[str, Any]]:
+    """The accounts (of `owners`) as lists show them, from their stored assessment: tier 1
+    first, then the highest score, then the name (`by_name`: by name alone); `limit` of them
+    from `offset` (a page: the database sorts and cuts, ix_account_listing walks the order)."""
+    query = _listed(select(Account.name, Account.owner, Account.status, Account.assessed_profile,
+                           Account.assessed_let_go, Account.assessed_tier, Account.assessed_score,
+                           Account.assessed_at_risk, Account.assessed_verdict, Account.assessed_open_deals),
+                    owners, profile, tier)
     if by_name:
         query = query.order_by(Account.name)
     else:
         query = query.order_by(Account.assessed_tier, Account.assessed_score.desc(), _folded_name(session),
                                Account.name)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
     return [{"account": name, "owner": owner, "status": status, "profile": prof, "let_go": bool(let_go),
              "tier": t, "score": score, "at_risk": bool(at_risk), "verdict": verdict, "open_deals": n}
             for name, owner, status, prof, let_go, t, score, at_risk, verdict, n in session.exec(query)]
+
+
+def count_accounts(session: Session, owners: Sequence[str] | None = None, *, profile: str | None = None,
+                   tier: int | None = None) -> int:
+    """How many accounts `assessed_accounts` lists with the same filters."""
+    return session.exec(_listed(select(func.count(Account.id)), owners, profile, tier)).one()
 
 
 def accounts_with_profile(session: Session, owners: Sequence[str] | None, profile: str) -> list[Account]:
@@ -139,7 +159,8 @@ def tier_counts(session: Session, owners: Sequence[str] | None = None) -> dict[i
 
 
 def at_risk_count(session: Session, owners: Sequence[str] | None = None) -> int:
-    query = _scoped(select(func.count(Account.id)), owners).where(Account.assessed_at_risk.is_(True))
+    # `== True` as the partial index ix_account_at_risk states it.
+    query = _scoped(select(func.count(Account.id)), owners).where(Account.assessed_at_risk == True)  # noqa: E712
     return session.exec(query).one()
 
 
@@ -150,5 +171,5 @@ def names_by_score(session: Session, owners: Sequence[str] | None = None, *, tie
     if tier is not None:
         query = query.where(Account.assessed_tier == tier)
     if at_risk:
-        query = query.where(Account.assessed_at_risk.is_(True))
+        query = query.where(Account.assessed_at_risk == True)  # noqa: E712 (as ix_account_at_risk states it)
     return list(session.exec(query.order_by(Account.assessed_score.desc(), Account.name).limit(limit)))

@@ -30,6 +30,10 @@ def _name_key(context) -> str:
 
 class Account(SQLModel, table=True):
     __tablename__ = "account"
+    # Lists read accounts by folded owner; refreshing finds the stale (0011); ix_account_listing
+    # (their order) is declared below the class, being on a descending column.
+    __table_args__ = (Index("ix_account_owner_folded", text("lower(owner)")),
+                      Index("ix_account_assessed_with", "assessed_with"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=200)
@@ -71,8 +75,18 @@ class Account(SQLModel, table=True):
     assessed_with: Optional[str] = Field(default=None, max_length=40)
 
 
+# Lists read accounts tier 1 first, highest score first: the index walks that order (0011).
+Index("ix_account_listing", Account.assessed_tier, Account.assessed_score.desc())
+# Customers at risk, the most valuable first: `tiers` names 20 and counts them (0011).
+Index("ix_account_at_risk", Account.assessed_score.desc(), postgresql_where=text("assessed_at_risk"),
+      sqlite_where=text("assessed_at_risk = 1"))
+
+
 class Deal(SQLModel, table=True):
     __tablename__ = "deal"
+    # Open deals by close date and by folded owner (migration 0011).
+    __table_args__ = (Index("ix_deal_status_close_date", "status", "close_date"),
+                      Index("ix_deal_owner_folded", text("lower(owner)")))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     # Not unique: CRMs repeat deal names ("Renewal 2026"); ids, accounts and creation dates
@@ -106,7 +120,14 @@ class StageVisit(SQLModel, table=True):
     __tablename__ = "stage_visit"
     # At most one open stay per deal, whoever moves it at the same time (migration 0009).
     __table_args__ = (Index("uq_stage_visit_one_open", "deal_id", unique=True,
-                            postgresql_where=text("left_at IS NULL"), sqlite_where=text("left_at IS NULL")),)
+                            postgresql_where=text("left_at IS NULL"), sqlite_where=text("left_at IS NULL")),
+                      # The open stays by stage and entry, and those whose start is estimated:
+                      # what `deals frozen` ranges over, oldest first (0011).
+                      Index("ix_stage_visit_open_stage", "stage", "entered_at",
+                            postgresql_where=text("left_at IS NULL"), sqlite_where=text("left_at IS NULL")),
+                      Index("ix_stage_visit_open_estimated", "stage", "entered_at",
+                            postgresql_where=text("left_at IS NULL AND estimated"),
+                            sqlite_where=text("left_at IS NULL AND estimated = 1")))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     deal_id: int = Field(foreign_key="deal.id", index=True)

@@ -27,8 +27,9 @@ def demo_db(db_url):
 
 
 def test_demo_then_ask_json_fit_and_deal(demo_db):
-    accounts = json.loads(gare("ask", "--json", "accounts", db_url=demo_db).stdout)["accounts"]
-    assert len(accounts) >= 60
+    listed = json.loads(gare("ask", "--json", "accounts", db_url=demo_db).stdout)
+    accounts = listed["accounts"]
+    assert listed["count"] >= 60 and len(accounts) == 20 and listed["pages"] == -(-listed["count"] // 20)
     name = accounts[0]["account"]
     fit = json.loads(gare("ask", "--json", f"fit {name}", db_url=demo_db).stdout)
     assert fit["account"] == name and fit["verdict"] in ("fit", "misfit", "unclear")

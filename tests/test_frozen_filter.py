@@ -1,7 +1,9 @@
 """`deals frozen` lets the database pick the deals that may be stuck (their stay began before
 their stage's limit for their kind), then judges those alone: it must find exactly the deals
 judging every open deal finds, stuck or past their close date, in calendar and business days,
-for kinds with their own standard times and for stays whose start is estimated."""
+for kinds with their own standard times and for stays whose start is estimated; and its pages,
+counts and totals, drawn by the database, must show exactly those deals, each once, longest
+overdue first."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
@@ -10,6 +12,7 @@ import pytest
 from sqlalchemy import insert
 
 from handlers.records import frozen_candidates_timed, open_deals_timed
+from handlers.registry import run as run_command
 from handlers.reply import Context
 from playbook.config import load
 from playbook.stage_aging import frozen_deals
@@ -93,3 +96,37 @@ def test_the_database_filter_keeps_every_frozen_and_overdue_deal(engine, tmp_pat
         assert stuck and overdue
         assert judged(candidates, ctx.today()) == (stuck, overdue)
         assert len(candidates) < len(every) < total  # the filter leaves out deals that cannot be stuck
+
+
+@pytest.mark.parametrize("day_count", ["calendar", "business"])
+def test_deals_frozen_pages_show_exactly_the_frozen_deals_longest_overdue_first(engine, tmp_path, day_count):
+    playbook = playbook_with(tmp_path, day_count)
+    seed(engine, playbook, MOMENTS[0])
+    for now in MOMENTS:
+        ctx = Context(engine=engine, playbook=playbook, actor="ops", language="en", clock=lambda now=now: now)
+        with session_scope(engine) as session:
+            every = open_deals_timed(session, ctx)
+        stuck = frozen_deals([((d, a), t) for d, a, t in every])
+        stuck_ids = {d.id for (d, _), _ in stuck}
+        first = run_command(ctx, "deals frozen all").data
+        assert first["count"] == len(stuck) and first["pages"] == -(-len(stuck) // 15) > 1
+        assert first["estimated"] == sum(1 for _, t in stuck if t.estimated)
+        assert first["totals"][0]["amount"] == pytest.approx(sum(d.amount for (d, _), _ in stuck))
+        shown = [row for page in range(1, first["pages"] + 1)
+                 for row in run_command(ctx, f"deals frozen all page={page}").data["deals"]]
+        assert sorted(r["deal"] for r in shown) == sorted(d.name for (d, _), _ in stuck)  # each once
+        assert [r["indicator"] for r in shown] == sorted((r["indicator"] for r in shown), reverse=True)
+        assert all(r["state"] == "stuck" for r in shown)
+        # Past the last page: the last page, as the chat pagers do.
+        assert run_command(ctx, f"deals frozen all page={first['pages'] + 5}").data["page"] == first["pages"]
+        overdue = sorted((d for d, _, _ in every if d.close_date < ctx.today() and d.id not in stuck_ids),
+                         key=lambda d: (d.close_date, d.name))
+        assert first["overdue_count"] == len(overdue)
+        assert [r["deal"] for r in first["overdue"]] == [d.name for d in overdue[:20]]
+
+
+def test_a_page_that_is_not_a_whole_number_is_refused_and_says_how(engine, tmp_path):
+    ctx = Context(engine=engine, playbook=playbook_with(tmp_path, "calendar"), actor="ops", language="en")
+    for text in ("deals frozen all page=two", "deals frozen page=0", "accounts page=-1"):
+        reply = run_command(ctx, text)
+        assert not reply.ok and reply.data["error"] == "bad_value" and reply.data["field"] == "page", text

@@ -101,17 +101,19 @@ def test_oversized_data_stays_within_limits(demo, language):
     engine, playbook, account, deal = demo
     ctx = _ctx(engine, playbook, language)
     accounts = run_command(ctx, "accounts").data
-    accounts["accounts"] = _inflate(accounts["accounts"], 333, "account")
-    accounts["count"] = 333
-    for page in (1, 9, 17, 99):
-        message = _check(Reply("accounts", accounts), language, playbook, ephemeral=True, command="accounts",
-                         page=page)
+    # The handler hands over one page (20 rows) with the count and the number of pages.
+    accounts["accounts"] = _inflate(accounts["accounts"], 20, "account")
+    accounts.update(count=333, pages=17)
+    for page in (1, 9, 17):
+        message = _check(Reply("accounts", dict(accounts, page=page)), language, playbook, ephemeral=True,
+                         command=f"accounts page={page}")
     assert "17" in all_text(message["blocks"])  # the last page, 17 of 17
     frozen = run_command(ctx, "deals frozen").data
-    frozen["deals"] = _inflate(frozen["deals"], 250, "deal")
-    frozen["count"] = 250
+    frozen["deals"] = _inflate(frozen["deals"], 15, "deal")
+    frozen.update(count=250, pages=17)
     for page in (1, 17):
-        _check(Reply("deals_frozen", frozen), language, playbook, ephemeral=True, command="deals frozen", page=page)
+        _check(Reply("deals_frozen", dict(frozen, page=page)), language, playbook, ephemeral=True,
+               command=f"deals frozen page={page}")
     skipped = run_command(ctx, "deals skipped").data
     skipped["deals"] = _inflate(skipped["deals"], 120, "deal")
     skipped["count"] = 120

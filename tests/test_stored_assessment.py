@@ -43,9 +43,11 @@ def afresh(ctx: Context) -> tuple[list[dict], dict]:
 
 def shown(ctx: Context) -> tuple[list[dict], dict]:
     listed = run_command(ctx, "accounts all").data
+    rows = listed["accounts"] + [row for page in range(2, listed["pages"] + 1)
+                                 for row in run_command(ctx, f"accounts all page={page}").data["accounts"]]
     pyramid_ = run_command(ctx, "tiers all").data
-    assert listed["count"] == len(listed["accounts"])
-    return listed["accounts"], {k: pyramid_[k] for k in ("counts", "is_pyramid", "top", "at_risk", "at_risk_count")}
+    assert listed["count"] == len(rows)
+    return rows, {k: pyramid_[k] for k in ("counts", "is_pyramid", "top", "at_risk", "at_risk_count")}
 
 
 def same(ctx: Context) -> None:
