@@ -60,12 +60,21 @@ def frozen_totals(session: Session, limits, own_kinds: Sequence[str], owners: Se
         return (Deal.currency.label("currency"), func.count(Deal.id).label("n"), func.sum(Deal.amount).label("amount"),
                 func.sum(case((StageVisit.estimated.is_(True), 1), else_=0)).label("estimated"),
                 func.sum(case((Deal.close_date < today, 1), else_=0)).label("past"))
-    branches = [q.group_by(Deal.currency).subquery() for _, _, q in _branches(limits, own_kinds, owners, columns)]
-    if not branches:
+    if not limits:
         return 0, 0, [], 0
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL walks open stays by deal id whatever the branch (their heap order), so one
+        # pass joining all open stays to their deals is faster there (measured: 0.47 s against
+        # 1.2 s at 300,000 open deals); SQLite ranges over the index, branch by branch (85 ms).
+        query = _scoped(select(*columns(False)).select_from(StageVisit).join(Deal, _OPEN_STAY)
+                        .where(StageVisit.left_at.is_(None), Deal.status == "open", _frozen(limits, own_kinds)),
+                        owners).group_by(Deal.currency)
+    else:
+        query = union_all(*(select(q.group_by(Deal.currency).subquery())
+                            for _, _, q in _branches(limits, own_kinds, owners, columns)))
     count = estimated = past = 0
     sums: dict[str | None, float] = {}
-    for currency, n, amount, guessed, late in session.execute(union_all(*(select(b) for b in branches))):
+    for currency, n, amount, guessed, late in session.execute(query):
         count, estimated, past = count + n, estimated + int(guessed or 0), past + int(late or 0)
         if amount is not None:
             sums[currency] = sums.get(currency, 0.0) + float(amount)
