@@ -59,7 +59,7 @@ def prepare(kind: str, accounts: int, deals: int, reps: int, folder: Path, pg: s
     seeded now, how long that took."""
     from sqlalchemy import func, select
 
-    from handlers.records import refresh_assessments
+    from handlers.records import refresh_assessments, refresh_skipped
     from handlers.reply import Context
     from playbook.config import DEFAULT_PLAYBOOK, load
     from store.database import make_engine
@@ -82,7 +82,8 @@ def prepare(kind: str, accounts: int, deals: int, reps: int, folder: Path, pg: s
     # Assessments out of date (just seeded, another day, another playbook) are stored before
     # measuring, as the scheduler's nightly job and gare import do: one query when all hold.
     start = time.perf_counter()
-    count = refresh_assessments(Context(engine=engine, playbook=load(DEFAULT_PLAYBOOK), actor="bench", language="en"))
+    ctx = Context(engine=engine, playbook=load(DEFAULT_PLAYBOOK), actor="bench", language="en")
+    count = refresh_assessments(ctx) + refresh_skipped(ctx)
     if count:
         seeded = dict(seeded or {}, assessed=count, assessed_seconds=round(time.perf_counter() - start, 1))
 

@@ -322,10 +322,13 @@ def _reassess(app: App) -> int:
     """Stores the assessment of every account whose stored one is out of date, with a progress
     bar on a terminal; returns how many."""
     from bot.progress import ProgressBar
-    from handlers.records import refresh_assessments
+    from handlers.records import refresh_assessments, refresh_skipped
 
     with ProgressBar(app.language, "accounts") as bar:
-        return refresh_assessments(app.context(), progress=bar.update)
+        count = refresh_assessments(app.context(), progress=bar.update)
+    with ProgressBar(app.language, "deals") as bar:  # which deals skipped a step (`deals skipped`)
+        refresh_skipped(app.context(), progress=bar.update)
+    return count
 
 
 def cmd_reassess(app: App) -> int:

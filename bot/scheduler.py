@@ -86,11 +86,12 @@ def reassess_trigger(playbook) -> CronTrigger:
 
 def reassess(engine, playbook) -> int:
     """Stores the day's assessment of every account, so the first list read of the day is fast."""
-    from handlers.records import refresh_assessments
+    from handlers.records import refresh_assessments, refresh_skipped
     from handlers.reply import Context
 
-    count = refresh_assessments(Context(engine=engine, playbook=playbook, actor="scheduler"))
-    log.info("reassess: %s accounts", count)
+    ctx = Context(engine=engine, playbook=playbook, actor="scheduler")
+    count = refresh_assessments(ctx)
+    log.info("reassess: %s accounts, %s deals", count, refresh_skipped(ctx))
     return count
 
 

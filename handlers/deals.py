@@ -8,15 +8,15 @@ from playbook.words import AUTO_WORDS, DEAL_SETTABLE_ALIASES, EMPTY_WORDS, NO_PR
 from playbook.assessment import time_deal
 from playbook.config import localized
 from playbook.money import home_total, totals
-from playbook.stage_aging import overdue_by, skipped_deals, stuck_limits
+from playbook.stage_aging import overdue_by, stuck_limits
 from handlers.reply import Context, Refusal, Reply
 from handlers.rep_nudge import frozen_row, tiers_of
 from handlers.records import (
-    checklist_assessment, deal_data, kind_label, list_owners, open_deals_timed, resolve_deal,
+    checklist_assessment, deal_data, kind_label, list_owners, refresh_skipped, resolve_deal,
     stage_label,
 )
 from playbook.method import needs_gate_confirmation
-from store import frozen as frozen_store, locks, queries
+from store import assessed, frozen as frozen_store, locks, queries
 from store.database import session_scope
 from store.models import Account, Deal, OutboxMessage, StageVisit, utcnow
 from store.queries import jsonable
@@ -163,14 +163,6 @@ def handover_data(data: dict, ctx: Context) -> dict:
             "since": ctx.today()}
 
 
-def _pipeline(ctx: Context, owner: str | None, everyone: bool) -> tuple[list, str | None, str | None]:
-    """The open deals a list judges, the one owner it shows and the manager whose team it shows."""
-    with session_scope(ctx.engine) as session:
-        owners = list_owners(session, ctx, owner, everyone)
-        timed = open_deals_timed(session, ctx, owners)
-    return (timed, *_scope_of(ctx, owner, owners))
-
-
 FROZEN_PAGE = 15  # frozen deals a list shows at a time, on every surface
 
 
@@ -227,12 +219,28 @@ def _scope_of(ctx: Context, owner: str | None, owners) -> tuple[str | None, str 
     return None, ctx.person.owner
 
 
-def deals_skipped(ctx: Context, owner: str | None = None, everyone: bool = False) -> Reply:
-    timed, owner, team_of = _pipeline(ctx, owner, everyone)
-    skipped = skipped_deals([((d, a), t) for d, a, t in timed])
-    rows = [deal_data(ctx, d, t, a) for (d, a), t in skipped]
-    rows.sort(key=lambda r: (fold(r["owner"] or ""), fold(r["deal"])))
-    return Reply("deals_skipped", {"owner": owner, "team_of": team_of, "deals": rows, "count": len(rows)})
+SKIPPED_PAGE = 15  # deals that skipped a step a list shows at a time, on every surface
+
+
+def deals_skipped(ctx: Context, owner: str | None = None, everyone: bool = False, page: int = 1) -> Reply:
+    """Open deals whose history shows a stage cut short or jumped over, by owner then name, a
+    page at a time: the database counts and pages them from what is stored on each deal
+    (refresh_skipped judges first the deals changed since), and only the page's are timed."""
+    refresh_skipped(ctx)
+    with session_scope(ctx.engine) as session:
+        owners = list_owners(session, ctx, owner, everyone)
+        count = assessed.skipped_count(session, owners)
+        pages = max(1, -(-count // SKIPPED_PAGE))
+        page = min(page, pages)  # past the end: the last page, as the chat pagers do
+        ids = assessed.skipped_page(session, owners, (page - 1) * SKIPPED_PAGE, SKIPPED_PAGE) if count else []
+        deals, names, visits = queries.open_deals_matching(session, Deal.id.in_(ids)) if ids else ([], {}, {})
+    by_id = {d.id: d for d in deals}
+    now = ctx.now()
+    rows = [deal_data(ctx, by_id[i], time_deal(queries.deal_record(by_id[i]), visits.get(i, []), now, ctx.playbook),
+                      names.get(by_id[i].account_id)) for i in ids if i in by_id]
+    shown_owner, team_of = _scope_of(ctx, owner, owners)
+    return Reply("deals_skipped", {"owner": shown_owner, "team_of": team_of, "everyone": everyone and owner is None,
+                                   "deals": rows, "count": count, "page": page, "pages": pages})
 
 
 def stages(ctx: Context) -> Reply:

@@ -78,6 +78,30 @@ def refresh_assessments(ctx: Context, owners: Sequence[str] | None = None, progr
     return len(stale)
 
 
+SKIPPED_BATCH = 2000  # deals judged and written per transaction
+
+
+def refresh_skipped(ctx: Context, progress=None) -> int:
+    """Judges again, and stores, whether each deal whose stored judgement does not hold (changed
+    since, another playbook) skipped a step; returns how many. One query when all hold. Only an
+    open deal is shown as skipped: a closed one is stored as not skipped without reading it."""
+    current = ctx.playbook.version
+    with session_scope(ctx.engine) as session:
+        stale = assessed.stale_deals(session, current)
+    now = ctx.now()
+    for start in range(0, len(stale), SKIPPED_BATCH):
+        was = dict(stale[start:start + SKIPPED_BATCH])
+        with session_scope(ctx.engine) as session:
+            deals, _, visits = queries.open_deals_matching(session, Deal.id.in_(list(was)), with_names=False)
+            skipped = {d.id for d in deals
+                       if time_deal(queries.deal_record(d), visits.get(d.id, []), now, ctx.playbook).skipped_stages}
+            assessed.save_skipped(session, current, [{"id": i, "was": mark, "skipped": i in skipped}
+                                                     for i, mark in was.items()])
+        if progress is not None:
+            progress(min(start + SKIPPED_BATCH, len(stale)), len(stale))
+    return len(stale)
+
+
 def checklist_assessment(session: Session, ctx: Context, account: Account, deal: Deal | None = None) -> AccountAssessment:
     """The account as the playbook sees it, with the checklist answers of the account, overridden
     by those of `deal` when the question is about one deal (its thread, its checklist)."""

@@ -114,7 +114,7 @@ COMMANDS: tuple[Command, ...] = (
          examples={"en": ("deal Acme Renewal",), "fr": ("affaire Acme Renewal",)}),
     _cmd("deals_frozen", "deals", deals.deals_frozen, Syntax("lead", keyword="frozen", tail=owner_tail(paged=True)),
          shareable=True, examples={"en": ("deals frozen", "deals frozen alice"), "fr": ("affaires gelées",)}),
-    _cmd("deals_skipped", "deals", deals.deals_skipped, Syntax("lead", keyword="skipped", tail=owner_tail()),
+    _cmd("deals_skipped", "deals", deals.deals_skipped, Syntax("lead", keyword="skipped", tail=owner_tail(paged=True)),
          shareable=True, examples={"en": ("deals skipped", "deals skipped owner=alice"),
                                    "fr": ("affaires sautées",)}),
     _cmd("checklist_answer", "checklist", checklist.checklist_answer,

@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, event, func, or_, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
-from store.models import Account, ChecklistAnswer, Deal
+from store.models import Account, ChecklistAnswer, Deal, StageVisit
 
 ASSESSED = ("assessed_profile", "assessed_let_go", "assessed_tier", "assessed_score", "assessed_at_risk",
             "assessed_verdict", "assessed_open_deals")
@@ -26,10 +26,12 @@ def stale_mark() -> str:
 
 
 def mark_stale(session: Session, account_ids: Iterable[int] | None = None) -> None:
-    """The stored assessment of these accounts (None: all) no longer holds."""
+    """The stored assessment of these accounts (None: all, and every deal's judgement of its
+    skipped steps: what bulk writes call) no longer holds."""
     statement = update(Account.__table__).values(assessed_with=stale_mark())
     if account_ids is None:
         session.connection().execute(statement)
+        session.connection().execute(update(Deal.__table__).values(assessed_with=stale_mark()))
         return
     ids = sorted({i for i in account_ids if i is not None})
     for start in range(0, len(ids), 900):
@@ -65,6 +67,7 @@ def _mark_changed(session, _flush_context, _instances) -> None:
     """Any account, deal or account checklist answer written through a session makes the
     assessment of its account stale (a deal moved to another account: both)."""
     accounts: set[int] = set()
+    deals: set[int] = set()
     for obj in list(session.new) + list(session.dirty) + list(session.deleted):
         if isinstance(obj, Account):
             if obj in session.new or session.is_modified(obj):
@@ -72,12 +75,20 @@ def _mark_changed(session, _flush_context, _instances) -> None:
         elif isinstance(obj, Deal):
             history = event_history(obj, "account_id")
             accounts.update(history)
+            if obj in session.new or session.is_modified(obj):
+                obj.assessed_with = stale_mark()  # its kind or stage: its skipped steps
+        elif isinstance(obj, StageVisit):
+            deals.add(obj.deal_id)
         elif isinstance(obj, ChecklistAnswer) and obj.subject == "account":
             accounts.add(obj.subject_id)
     accounts.discard(None)
+    deals.discard(None)
     if accounts:
         session.connection().execute(update(Account.__table__)
                                      .where(Account.__table__.c.id.in_(sorted(accounts)))
+                                     .values(assessed_with=stale_mark()))
+    if deals:
+        session.connection().execute(update(Deal.__table__).where(Deal.__table__.c.id.in_(sorted(deals)))
                                      .values(assessed_with=stale_mark()))
 
 
@@ -173,3 +184,44 @@ def names_by_score(session: Session, owners: Sequence[str] | None = None, *, tie
     if at_risk:
         query = query.where(Account.assessed_at_risk == True)  # noqa: E712 (as ix_account_at_risk states it)
     return list(session.exec(query.order_by(Account.assessed_score.desc(), Account.name).limit(limit)))
+
+
+# --- the skipped steps stored on each deal -------------------------------------------------
+
+def stale_deals(session: Session, current: str) -> list[tuple[int, str | None]]:
+    """(id, mark) of the deals whose stored judgement of skipped steps is not `current`."""
+    query = select(Deal.id, Deal.assessed_with).where(
+        or_(Deal.assessed_with.is_(None), Deal.assessed_with < current, Deal.assessed_with > current)
+    ).order_by(Deal.id)
+    return list(session.exec(query))
+
+
+def save_skipped(session: Session, current: str, rows: Sequence[dict[str, Any]]) -> None:
+    """Writes each row's judgement ({"id", "was": the mark read, "skipped"}) unless the deal
+    changed since its mark was read."""
+    if not rows:
+        return
+    table = Deal.__table__
+    statement = (update(table)
+                 .where(table.c.id == bindparam("b_id"), table.c.assessed_with.is_not_distinct_from(bindparam("b_was")))
+                 .values(assessed_with=current, assessed_skipped=bindparam("b_skipped")))
+    session.connection().execute(statement, [{"b_id": r["id"], "b_was": r["was"], "b_skipped": r["skipped"]}
+                                             for r in rows])
+
+
+def _skipped(owners: Sequence[str] | None, query):
+    # `== True` and the status as the partial index ix_deal_skipped_list states them.
+    query = query.where(Deal.status == "open", Deal.assessed_skipped == True)  # noqa: E712
+    if owners is not None:
+        query = query.where(func.lower(Deal.owner).in_([o.lower() for o in owners]))
+    return query
+
+
+def skipped_count(session: Session, owners: Sequence[str] | None = None) -> int:
+    return session.exec(_skipped(owners, select(func.count(Deal.id)))).one()
+
+
+def skipped_page(session: Session, owners: Sequence[str] | None, offset: int, limit: int) -> list[int]:
+    """Ids of open deals that skipped a step, by owner then name (the index's order)."""
+    query = _skipped(owners, select(Deal.id)).order_by(func.lower(Deal.owner), Deal.name_key, Deal.id)
+    return list(session.exec(query.offset(offset).limit(limit)))

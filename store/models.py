@@ -86,7 +86,13 @@ class Deal(SQLModel, table=True):
     __tablename__ = "deal"
     # Open deals by close date and by folded owner (migration 0011).
     __table_args__ = (Index("ix_deal_status_close_date", "status", "close_date"),
-                      Index("ix_deal_owner_folded", text("lower(owner)")))
+                      Index("ix_deal_owner_folded", text("lower(owner)")),
+                      # `deals skipped`: the open deals that skipped a step, by owner then name,
+                      # and the deals whose judgement is out of date (0012).
+                      Index("ix_deal_skipped_list", text("lower(owner)"), "name_key",
+                            postgresql_where=text("status = 'open' AND assessed_skipped"),
+                            sqlite_where=text("status = 'open' AND assessed_skipped = 1")),
+                      Index("ix_deal_assessed_with", "assessed_with"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     # Not unique: CRMs repeat deal names ("Renewal 2026"); ids, accounts and creation dates
@@ -112,6 +118,11 @@ class Deal(SQLModel, table=True):
     # A rep may silence nudges about a deal for a known reason, until a date (nudges skip it).
     snoozed_until: Optional[date] = None
     snooze_reason: Optional[str] = Field(default=None, max_length=500)
+    # Whether its stage history shows a stage cut short or jumped over (`deals skipped` reads it),
+    # and the playbook version that judged so; any change to the deal or its stays marks it stale
+    # (store.assessed), and lists judge the stale ones again before reading (migration 0012).
+    assessed_skipped: Optional[bool] = None
+    assessed_with: Optional[str] = Field(default=None, max_length=40)
 
 
 class StageVisit(SQLModel, table=True):

@@ -241,8 +241,8 @@ def list_deals(session: Session, *, owner: str | None = None, owners: Sequence[s
     return list(session.exec(query))
 
 
-def open_deals_matching(session: Session, condition, *, owners: Sequence[str] | None = None
-                        ) -> tuple[list[Deal], dict[int, str], dict[int, list]]:
+def open_deals_matching(session: Session, condition, *, owners: Sequence[str] | None = None,
+                        with_names: bool = True) -> tuple[list[Deal], dict[int, str], dict[int, list]]:
     """The open deals (of `owners`) meeting `condition`, with their accounts' names and their
     stage histories: three queries however many they are (the deals' ids are a subquery, not
     a list sent back in chunks). The visits are plain rows (stage, entered_at, left_at,
@@ -252,7 +252,8 @@ def open_deals_matching(session: Session, condition, *, owners: Sequence[str] | 
         ids = ids.where(func.lower(Deal.owner).in_([o.lower() for o in owners]))
     deals = list(session.exec(select(Deal).where(Deal.id.in_(ids)).order_by(Deal.name, Deal.id)))
     names = dict(session.exec(select(Account.id, Account.name)
-                              .where(Account.id.in_(select(Deal.account_id).where(Deal.id.in_(ids))))).all())
+                              .where(Account.id.in_(select(Deal.account_id).where(Deal.id.in_(ids))))).all()) \
+        if with_names else {}
     visits: dict[int, list] = defaultdict(list)
     for v in session.exec(select(StageVisit.deal_id, StageVisit.stage, StageVisit.entered_at, StageVisit.left_at,
                                  StageVisit.estimated).where(StageVisit.deal_id.in_(ids))

@@ -115,9 +115,9 @@ def test_oversized_data_stays_within_limits(demo, language):
         _check(Reply("deals_frozen", dict(frozen, page=page)), language, playbook, ephemeral=True,
                command=f"deals frozen page={page}")
     skipped = run_command(ctx, "deals skipped").data
-    skipped["deals"] = _inflate(skipped["deals"], 120, "deal")
-    skipped["count"] = 120
-    _check(Reply("deals_skipped", skipped), language, playbook, page=8)
+    skipped["deals"] = _inflate(skipped["deals"], 15, "deal")
+    skipped.update(count=120, pages=8, page=8)
+    _check(Reply("deals_skipped", skipped), language, playbook)
     card = run_command(ctx, f"account {account}").data
     card["account"] = LONG
     card["deals"] = _inflate(card["deals"] or [run_command(ctx, f"deal {deal}").data], 40, "deal")
