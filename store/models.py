@@ -28,8 +28,25 @@ def _name_key(context) -> str:
     return fold(context.get_current_parameters().get("name"))
 
 
+# Indexes for the lookups of a typed name (migration 0011). On PostgreSQL: names starting with
+# what was typed (LIKE 'x%' needs a pattern index unless the database's collation is C), and
+# account names like a mistyped one (pg_trgm's trigrams; deal names repeat their words across
+# the book, which makes a trigram search read much of it). SQLite has neither kind: there they
+# are empty stand-ins (WHERE 0); its name_key indexes serve prefixes as ranges, and name_word
+# the mistyped names (as it does for deals everywhere, and on a PostgreSQL without pg_trgm).
+def _prefix_index(table: str) -> Index:
+    return Index(f"ix_{table}_name_key_prefix", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"},
+                 sqlite_where=text("0"))
+
+
+def _trigram_index(table: str) -> Index:
+    return Index(f"ix_{table}_name_key_trgm", "name_key", postgresql_using="gin",
+                 postgresql_ops={"name_key": "gin_trgm_ops"}, sqlite_where=text("0"))
+
+
 class Account(SQLModel, table=True):
     __tablename__ = "account"
+    __table_args__ = (_prefix_index("account"), _trigram_index("account"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
     name: str = Field(index=True, unique=True, max_length=200)
@@ -73,6 +90,7 @@ class Account(SQLModel, table=True):
 
 class Deal(SQLModel, table=True):
     __tablename__ = "deal"
+    __table_args__ = (_prefix_index("deal"),)
 
     id: Optional[int] = Field(default=None, primary_key=True)
     # Not unique: CRMs repeat deal names ("Renewal 2026"); ids, accounts and creation dates
@@ -98,6 +116,34 @@ class Deal(SQLModel, table=True):
     # A rep may silence nudges about a deal for a known reason, until a date (nudges skip it).
     snoozed_until: Optional[date] = None
     snooze_reason: Optional[str] = Field(default=None, max_length=500)
+
+
+# What splits a folded name into words for name_word (the migration's triggers split alike).
+NAME_WORD_BREAKS = ",.;:!?/&+#'\"()-"
+
+
+def name_words(key: str | None) -> list[str]:
+    """The words of a folded name, as name_word holds them: 'acme, inc.' -> acme, inc."""
+    text = key or ""
+    for mark in NAME_WORD_BREAKS:
+        text = text.replace(mark, " ")
+    return list(dict.fromkeys(w for w in text.split(" ") if w))
+
+
+class NameWord(SQLModel, table=True):
+    """Each word of each account's and deal's folded name, and its last three letters: where the
+    names like a mistyped one are looked for, a few index range reads (store/queries.py). Kept
+    by triggers on account and deal (migration 0011), whatever writes the names."""
+
+    __tablename__ = "name_word"
+    __table_args__ = (Index("ix_name_word_word", "kind", "word"), Index("ix_name_word_tail", "kind", "tail"),
+                      # Derived from the names: a backup leaves it out, the triggers refill it on restore.
+                      {"sqlite_with_rowid": False, "info": {"derived": True}})
+
+    kind: str = Field(primary_key=True, max_length=8)  # "account" or "deal": the table the name is in
+    record_id: int = Field(primary_key=True)
+    word: str = Field(primary_key=True, max_length=200)
+    tail: str = Field(max_length=3)  # the word's last three letters: a typo at its start still finds it
 
 
 class StageVisit(SQLModel, table=True):
