@@ -1,7 +1,8 @@
 """`gare backup FILE` and `gare restore FILE`: everything Gare keeps (accounts, deals, stage
 history, checklists, overrides, settings, people, plans, the audit...) in one portable file, and
-back into an empty database, SQLite or PostgreSQL alike. Every table of the schema is written,
-so a table added later is backed up without touching this module.
+back into an empty database, SQLite or PostgreSQL alike. Every table of the schema is written
+(but one the database derives from the others), so a table added later is backed up without
+touching this module.
 
 The file is JSON lines (gzip-compressed when its name ends in .gz): a header with the format and
 the schema revision, then one line per row, table by table in dependency order, rows by primary
@@ -48,7 +49,9 @@ class BackupReport:
 
 
 def _tables() -> list[Table]:
-    return [t for t in SQLModel.metadata.sorted_tables]
+    """Every table but those the database derives from the others (name_word: its triggers
+    fill it again as the names are restored)."""
+    return [t for t in SQLModel.metadata.sorted_tables if not t.info.get("derived")]
 
 
 def _open(path: Path, mode: str) -> IO[str]:

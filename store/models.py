@@ -28,11 +28,28 @@ def _name_key(context) -> str:
     return fold(context.get_current_parameters().get("name"))
 
 
+# Indexes for the lookups of a typed name (migration 0013). On PostgreSQL: names starting with
+# what was typed (LIKE 'x%' needs a pattern index unless the database's collation is C), and
+# account names like a mistyped one (pg_trgm's trigrams; deal names repeat their words across
+# the book, which makes a trigram search read much of it). SQLite has neither kind: there they
+# are empty stand-ins (WHERE 0); its name_key indexes serve prefixes as ranges, and name_word
+# the mistyped names (as it does for deals everywhere, and on a PostgreSQL without pg_trgm).
+def _prefix_index(table: str) -> Index:
+    return Index(f"ix_{table}_name_key_prefix", "name_key", postgresql_ops={"name_key": "varchar_pattern_ops"},
+                 sqlite_where=text("0"))
+
+
+def _trigram_index(table: str) -> Index:
+    return Index(f"ix_{table}_name_key_trgm", "name_key", postgresql_using="gin",
+                 postgresql_ops={"name_key": "gin_trgm_ops"}, sqlite_where=text("0"))
+
+
 class Account(SQLModel, table=True):
     __tablename__ = "account"
     # Lists read accounts by folded owner; refreshing finds the stale (0011); ix_account_listing
     # (their order) is declared below the class, being on a descending column.
-    __table_args__ = (Index("ix_account_owner_folded", text("lower(owner)")),
+    __table_args__ = (_prefix_index("account"), _trigram_index("account"),
+                      Index("ix_account_owner_folded", text("lower(owner)")),
                       Index("ix_account_assessed_with", "assessed_with"))
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -85,7 +102,8 @@ Index("ix_account_at_risk", Account.assessed_score.desc(), postgresql_where=text
 class Deal(SQLModel, table=True):
     __tablename__ = "deal"
     # Open deals by close date and by folded owner (migration 0011).
-    __table_args__ = (Index("ix_deal_status_close_date", "status", "close_date"),
+    __table_args__ = (_prefix_index("deal"),
+                      Index("ix_deal_status_close_date", "status", "close_date"),
                       Index("ix_deal_owner_folded", text("lower(owner)")),
                       # `deals skipped`: the open deals that skipped a step, by owner then name,
                       # and the deals whose judgement is out of date (0012).
@@ -123,6 +141,34 @@ class Deal(SQLModel, table=True):
     # (store.assessed), and lists judge the stale ones again before reading (migration 0012).
     assessed_skipped: Optional[bool] = None
     assessed_with: Optional[str] = Field(default=None, max_length=40)
+
+
+# What splits a folded name into words for name_word (the migration's triggers split alike).
+NAME_WORD_BREAKS = ",.;:!?/&+#'\"()-"
+
+
+def name_words(key: str | None) -> list[str]:
+    """The words of a folded name, as name_word holds them: 'acme, inc.' -> acme, inc."""
+    text = key or ""
+    for mark in NAME_WORD_BREAKS:
+        text = text.replace(mark, " ")
+    return list(dict.fromkeys(w for w in text.split(" ") if w))
+
+
+class NameWord(SQLModel, table=True):
+    """Each word of each account's and deal's folded name, and its last three letters: where the
+    names like a mistyped one are looked for, a few index range reads (store/queries.py). Kept
+    by triggers on account and deal (migration 0013), whatever writes the names."""
+
+    __tablename__ = "name_word"
+    __table_args__ = (Index("ix_name_word_word", "kind", "word"), Index("ix_name_word_tail", "kind", "tail"),
+                      # Derived from the names: a backup leaves it out, the triggers refill it on restore.
+                      {"sqlite_with_rowid": False, "info": {"derived": True}})
+
+    kind: str = Field(primary_key=True, max_length=8)  # "account" or "deal": the table the name is in
+    record_id: int = Field(primary_key=True)
+    word: str = Field(primary_key=True, max_length=200)
+    tail: str = Field(max_length=3)  # the word's last three letters: a typo at its start still finds it
 
 
 class StageVisit(SQLModel, table=True):

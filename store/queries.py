@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import re
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
-from sqlalchemy import case, func, or_
+from sqlalchemy import func, text
 from sqlmodel import Session, select
 
 from playbook.words import fold  # noqa: F401  (importers read names with it)
-from store.models import Account, AuditRecord, ChecklistAnswer, Deal, StageVisit, utcnow  # noqa: F401
+from store.models import Account, AuditRecord, ChecklistAnswer, Deal, StageVisit, name_words, utcnow  # noqa: F401
 
 
 def account_record(a: Account) -> dict[str, Any]:
@@ -64,33 +66,110 @@ def jsonable(value: Any) -> Any:
 
 # --- accounts ------------------------------------------------------------------------------
 
-SUGGESTION_POOL = 100
+# How many names a mistyped one's search hands on to `closest`, the likeliest first.
+SUGGESTION_POOL = 50
+# The search among name_word: the longest TYPED_WORDS words typed, READS_PER_WORD index range
+# reads for each (_word_reads), each read returning at most WORD_READ rows.
+WORD_READ = 200
+TYPED_WORDS = 6
+READS_PER_WORD = 6
+
+_trigram_engines: "weakref.WeakKeyDictionary[Any, bool]" = weakref.WeakKeyDictionary()
 
 
-def _pieces(key: str) -> list[str]:
-    """What a typed name is searched by: the letter pairs of each short word and the letter
-    triples of each longer one ('acmee' -> acm, cme, mee), so a typo anywhere still leaves most
-    pieces whole; a word of one or two letters is a piece itself."""
-    pieces: list[str] = []
-    for word in key.split():
-        size = 2 if len(word) <= 4 else 3
-        grams = [word] if len(word) <= size else [word[i:i + size] for i in range(len(word) - size + 1)]
-        pieces += [g for g in grams if g not in pieces]
-    return pieces[:12]
+def _trigrams(session: Session) -> bool:
+    """Whether account names have a trigram index (PostgreSQL with pg_trgm, migration 0013),
+    asked first for the accounts like a mistyped name; asked once per engine."""
+    bind = session.get_bind()
+    engine = getattr(bind, "engine", bind)
+    if engine.dialect.name != "postgresql":
+        return False
+    known = _trigram_engines.get(engine)
+    if known is None:
+        definition = session.connection().execute(text(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_account_name_key_trgm'")).scalar()
+        known = _trigram_engines[engine] = "gin_trgm_ops" in (definition or "")
+    return known
+
+
+def _after(prefix: str) -> str:
+    """The first text past every text starting with `prefix`: a range's end, for the index."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _word_reads(word: str | None) -> list[str | None]:
+    """Where a typed word's name may be found among name_word's words, each a prefix read
+    through the index: the word itself (or one it starts), its first three letters (a typo
+    after them), those with two of the four first letters swapped (a typo in them); last, the
+    last three letters among the tails (a typo anywhere before them). Always READS_PER_WORD of
+    them (None: nothing to read) so that every search is one statement, compiled once."""
+    reads: list[str | None] = [None] * READS_PER_WORD
+    if word:
+        heads = [word] if len(word) <= 3 else [word, word[:3], word[1] + word[0] + word[2],
+                                                 word[0] + word[2] + word[1], word[:2] + word[3]]
+        for n, head in enumerate(heads):
+            reads[n] = head if head not in heads[:n] else None
+        if len(word) > 3:
+            reads[-1] = word[-3:]
+    return reads
+
+
+@functools.lru_cache(maxsize=None)
+def _word_search(table: str):
+    """The one statement of _word_candidates for a table, built once: TYPED_WORDS x
+    READS_PER_WORD index range reads of at most :read rows each, weighed and summed by name."""
+    reads = []
+    for n in range(TYPED_WORDS * READS_PER_WORD):
+        column = "tail" if n % READS_PER_WORD == READS_PER_WORD - 1 else "word"
+        reads.append(f"SELECT record_id, {n} AS branch FROM (SELECT record_id FROM name_word WHERE kind = :kind "
+                     f"AND {column} >= :low{n} AND {column} < :high{n} LIMIT :read) AS read{n}")
+    found = "\n  UNION ALL ".join(reads)
+    return text(f"""
+        SELECT {table}.name FROM {table} JOIN (
+          SELECT record_id, SUM(weight) AS score FROM (
+            SELECT record_id, 1.0 / COUNT(*) OVER (PARTITION BY branch) AS weight FROM (
+              {found}) AS found) AS weighed
+          GROUP BY record_id ORDER BY score DESC, record_id LIMIT :pool) AS best ON {table}.id = best.record_id
+        ORDER BY best.score DESC, {table}.id""")
+
+
+def _word_candidates(session: Session, model, key: str, limit: int) -> list[str]:
+    """The candidates from name_word: the names with words like those typed (_word_reads), each
+    read at most WORD_READ rows from an index; a name counts for each read that found it, weighed by how
+    few rows that read found (a rare word says more than one in every name), the best `limit`
+    first. One statement, the same whatever was typed."""
+    words = sorted(name_words(key), key=len, reverse=True)[:TYPED_WORDS]
+    words += [None] * (TYPED_WORDS - len(words))
+    params: dict[str, Any] = {"kind": model.__tablename__, "read": WORD_READ, "pool": limit}
+    for w, word in enumerate(words):
+        for r, prefix in enumerate(_word_reads(word)):
+            n = w * READS_PER_WORD + r
+            params[f"low{n}"], params[f"high{n}"] = (prefix, _after(prefix)) if prefix else ("", "")
+    return list(session.connection().execute(_word_search(model.__tablename__), params).scalars())
+
+
+def _trigram_candidates(session: Session, model, key: str, limit: int) -> list[str]:
+    """PostgreSQL's candidate accounts, from the trigram index: the names holding something like
+    what was typed (pg_trgm's word similarity, 0.6 at least), the most alike first."""
+    alike = func.word_similarity(key, model.name_key)
+    return list(session.exec(select(model.name).where(model.name_key.op("%>")(key))
+                             .order_by(alike.desc(), model.name_key, model.id).limit(limit)))
 
 
 def similar_names(session: Session, model, name: str, limit: int = SUGGESTION_POOL) -> list[str]:
-    """The names most likely meant by a name nobody has: at most `limit` of them, those sharing
-    the most pieces of what was typed (see _pieces), for `closest` to rank. The database does
-    the filtering on the folded names (no name reaches Python unless it shares a piece), so a
-    typo costs one query whatever the size of the book."""
-    pieces = _pieces(fold(name))
-    if not pieces:
+    """The names most likely meant by a name nobody has, for `closest` to rank: at most `limit`
+    of them, found through indexes (never by reading every name): the account names alike by
+    their trigrams on PostgreSQL with pg_trgm; else, or when those find none (two typos in a
+    short name, one in the first letters of a one-word name), the names sharing words with what
+    was typed (name_word). One query, or two, whatever the size of the book."""
+    key = fold(name)
+    if not key:
         return []
-    likes = [model.name_key.like("%" + _escape_like(p) + "%", escape="\\") for p in pieces]
-    shared = sum((case((like, 1), else_=0) for like in likes[1:]), case((likes[0], 1), else_=0))
-    query = select(model.name).where(or_(*likes)).order_by(shared.desc(), model.name_key, model.id).limit(limit)
-    return list(dict.fromkeys(session.exec(query)))
+    if model is Account and _trigrams(session):
+        found = _trigram_candidates(session, model, key, limit)
+        if found:
+            return list(dict.fromkeys(found))
+    return list(dict.fromkeys(_word_candidates(session, model, key, limit)))
 
 
 def suggest_accounts(session: Session, name: str) -> list[str]:
@@ -132,9 +211,15 @@ def _find(session: Session, model, name: str) -> list:
     same = list(session.exec(select(model).where(model.name_key == key).order_by(model.id).limit(MAX_CANDIDATES + 1)))
     if same or len(key) < 3:
         return same
-    pattern = _escape_like(key) + "%"
-    starting = session.exec(select(model.name_key).where(model.name_key.like(pattern, escape="\\")).distinct()
-                            .limit(2)).all()
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's LIKE ignores case, so it cannot use the index: the same names as a range of
+        # it (names are folded; SQLite compares them code point by code point).
+        starts = (model.name_key >= key) & (model.name_key < _after(key))
+    else:
+        # Read through the pattern index (migration 0013); LIKE's own escape, the backslash,
+        # keeps the pattern one the planner reads a prefix from.
+        starts = model.name_key.like(_escape_like(key) + "%")
+    starting = session.exec(select(model.name_key).where(starts).distinct().limit(2)).all()
     if len(starting) != 1:
         return []
     return list(session.exec(select(model).where(model.name_key == starting[0]).order_by(model.id)

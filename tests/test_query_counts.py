@@ -100,3 +100,77 @@ def test_a_mistyped_name_on_the_larger_book_still_suggests_the_name_meant(engine
     assert reply.data["suggestions"][0] == "Globex Trading 00001"
     deal = run_command(ctx, 'deal "Globex Tradin 00001 renewl"')
     assert deal.data["error"] == "unknown_deal" and deal.data["suggestions"][0] == "Globex Trading 00001 renewal"
+
+
+def sent(engine, ctx: Context, text: str):
+    """The reply to a command, and how many statements it sent (after a first run)."""
+    run_command(ctx, text)
+    count = []
+
+    def counted(*_args) -> None:
+        count.append(1)
+
+    event.listen(engine, "before_cursor_execute", counted)
+    try:
+        reply = run_command(ctx, text)
+    finally:
+        event.remove(engine, "before_cursor_execute", counted)
+    return reply, len(count)
+
+
+# Typos a hurried rep makes in the first letters, where a search by the start of a name is lost.
+FIRST_LETTER_TYPOS = {
+    'fit "Lgobex Trading 00001"': ("unknown_account", "Globex Trading 00001"),
+    'fit "Gloebx Trading 00001"': ("unknown_account", "Globex Trading 00001"),
+    'fit "Hlobex Trading 00001"': ("unknown_account", "Globex Trading 00001"),
+    'deal "Lgobex Trading 00001 renewal"': ("unknown_deal", "Globex Trading 00001 renewal"),
+    'deal "Globex Tardign 00001 renewal"': ("unknown_deal", "Globex Trading 00001 renewal"),
+}
+
+
+def test_a_typo_in_the_first_letters_still_suggests_the_name_meant_for_the_same_statements(engine, playbook):
+    ctx = Context(engine=engine, playbook=playbook, actor="ops", language="en", clock=lambda: NOW)
+    load(engine, playbook, 0, 200)
+    small = {text: sent(engine, ctx, text) for text in FIRST_LETTER_TYPOS}
+    load(engine, playbook, 200, 2000)
+    large = {text: sent(engine, ctx, text) for text in FIRST_LETTER_TYPOS}
+    for text, (error, meant) in FIRST_LETTER_TYPOS.items():
+        for reply, _ in (small[text], large[text]):
+            assert reply.data["error"] == error and reply.data["suggestions"][0] == meant, (text, reply.data)
+    assert {text: small[text][1] for text in small} == {text: large[text][1] for text in large}
+
+
+def test_a_one_word_name_mistyped_in_its_first_letters_suggests_the_names_with_that_word(engine, playbook):
+    load(engine, playbook, 0, 2000)
+    ctx = Context(engine=engine, playbook=playbook, actor="ops", language="en", clock=lambda: NOW)
+    for typed in ("Lgobex", "Gloebx", "Hlobex", "Glboex"):
+        reply = run_command(ctx, f"fit {typed}")
+        assert reply.data["error"] == "unknown_account", typed
+        assert reply.data["suggestions"] and all(s.startswith("Globex ") for s in reply.data["suggestions"]), \
+            (typed, reply.data["suggestions"])
+
+
+def test_sqlite_finds_the_names_like_a_mistyped_one_through_indexes_only(engine):
+    """Every read of the search is an index range: no table is read from end to end."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's plans depend on its statistics")
+    import re
+
+    from sqlalchemy import text
+
+    from store import queries
+
+    params = {"kind": "account", "read": queries.WORD_READ, "pool": queries.SUGGESTION_POOL}
+    for n in range(queries.TYPED_WORDS * queries.READS_PER_WORD):
+        params[f"low{n}"], params[f"high{n}"] = "glo", "glp"
+    with engine.connect() as conn:
+        plan = [row[3] for row in conn.execute(text("EXPLAIN QUERY PLAN " + queries._word_search("account").text),
+                                               params)]
+        prefix = [row[3] for row in conn.execute(text(
+            "EXPLAIN QUERY PLAN SELECT DISTINCT name_key FROM account WHERE name_key >= 'glo' AND name_key < 'glp'"))]
+    reads = [line for line in plan if "name_word" in line]
+    assert len(reads) == queries.TYPED_WORDS * queries.READS_PER_WORD
+    assert all(line.startswith("SEARCH name_word USING COVERING INDEX") for line in reads), reads
+    assert not [line for line in plan + prefix if re.match(r"SCAN (name_word|account|deal)\b", line)], plan + prefix
+    assert any("SEARCH account USING INTEGER PRIMARY KEY" in line for line in plan), plan
+    assert prefix == ["SEARCH account USING COVERING INDEX ix_account_name_key (name_key>? AND name_key<?)"], prefix
