@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, event, false, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event, false, func, text
 from sqlmodel import Field, SQLModel
 
 from playbook.words import fold
@@ -524,3 +524,8 @@ class PlanReview(SQLModel, table=True):
     closed_by: Optional[str] = Field(default=None, max_length=120)
     next_plan_id: Optional[int] = None
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# An owner's records are looked up by their folded owner (lower(owner) IN ...): migration 0011.
+Index("ix_account_owner_folded", func.lower(Account.__table__.c.owner))
+Index("ix_deal_owner_folded", func.lower(Deal.__table__.c.owner))
