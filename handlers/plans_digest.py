@@ -68,31 +68,42 @@ def rep_plan_work(session: Session, ctx: Context, views: Sequence[AccountView | 
             "expand_without_plan_count": len(expand)}
 
 
-def manager_plan_work(session: Session, ctx: Context, views: Sequence[AccountView]) -> dict[str, Any]:
-    """Across the team: missed reviews, KPIs far below target, Expand accounts with no plan."""
+def manager_plan_work(session: Session, ctx: Context, views: Sequence[AccountView | Mapping[str, Any]], *,
+                      plans: Mapping[int, Any] | None = None, targets: Mapping[int, list] | None = None,
+                      values: Mapping[tuple[int, str], list] | None = None) -> dict[str, Any]:
+    """Across the team: missed reviews, KPIs far below target, Expand accounts with no plan.
+    `plans`, `targets` and `values`, when given, were read for many teams at once
+    (store.plans.*_of_owners): only those of these accounts count."""
     today = ctx.today()
     rules = ctx.playbook.plans
-    accounts = {v.account.id: v.account for v in views}
-    plans = store_plans.current_plans_of(session, list(accounts))
-    missed = sorted(({"account": accounts[p.account_id].name, "owner": accounts[p.account_id].owner,
+    accounts = {a["id"]: a for a in map(_summary, views)}
+    if plans is None:
+        plans = store_plans.current_plans_of(session, list(accounts))
+    else:
+        plans = {i: plans[i] for i in accounts if i in plans}
+    missed = sorted(({"account": accounts[p.account_id]["name"], "owner": accounts[p.account_id]["owner"],
                       "goal": p.goal, "goal_date": p.goal_date, "days_late": (today - p.goal_date).days}
                      for p in plans.values() if p.goal_date is not None and p.goal_date < today),
                     key=lambda r: (-r["days_late"], r["account"]))
-    targets = store_plans.targets_of(session, [p.id for p in plans.values()])
+    if targets is None:
+        targets = store_plans.targets_of(session, [p.id for p in plans.values()])
+    else:
+        targets = {p.id: targets[p.id] for p in plans.values() if p.id in targets}
     by_plan = {p.id: p for p in plans.values()}
     measured = [by_plan[pid].account_id for pid in targets]
-    values = store_plans.kpi_values(session, measured, {t.kpi_id for rows in targets.values() for t in rows})
+    if values is None:
+        values = store_plans.kpi_values(session, measured, {t.kpi_id for rows in targets.values() for t in rows})
     far = []
     for plan_id, rows in targets.items():
         account = accounts[by_plan[plan_id].account_id]
         for t in rows:
             kpi = rules.kpi(t.kpi_id)
-            series = values.get((account.id, t.kpi_id), [])
+            series = values.get((account["id"], t.kpi_id), [])
             if kpi is None or not series:
                 continue
             latest_on, latest = series[-1]
             if kpi_status(t.target, latest, kpi.better, rules.far_below_pct) == "far_below":
-                far.append({"account": account.name, "owner": account.owner, "kpi": localized(kpi.name, ctx.language),
+                far.append({"account": account["name"], "owner": account["owner"], "kpi": localized(kpi.name, ctx.language),
                             "unit": kpi.unit, "target": t.target, "latest": latest, "latest_on": latest_on})
     far.sort(key=lambda r: (r["account"], r["kpi"]))
     expand = _expand_without_plan(views, set(plans))

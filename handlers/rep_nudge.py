@@ -47,16 +47,6 @@ def frozen_row(ctx: Context, deal, timing, account: str | None, tier: int | None
     return row
 
 
-def latest_decisions(session: Session, account_ids: list[int]) -> dict[int, AccountDecision]:
-    out: dict[int, AccountDecision] = {}
-    for chunk in queries._chunks(account_ids):
-        for row in session.exec(select(AccountDecision).where(AccountDecision.account_id.in_(chunk),
-                                                              AccountDecision.kind == "let_go")
-                                .order_by(AccountDecision.decided_at)):
-            out[row.account_id] = row
-    return out
-
-
 MOST = 20       # rows per section of a nudge; the rest is counted ("… and N more")
 EXPLAINED = 10  # accounts per section whose full assessment explains them (let go, at risk, misfits)
 
@@ -79,7 +69,8 @@ def current_rows(session: Session, ctx: Context, rows: list[dict[str, Any]]) -> 
     return rows
 
 
-def _by_owner(items, owner_of) -> dict[str, list]:
+def by_owner(items, owner_of) -> dict[str, list]:
+    """The items by their owner, folded (lower case, as lower(owner) in SQL)."""
     out: dict[str, list] = defaultdict(list)
     for item in items:
         out[(owner_of(item) or "").lower()].append(item)
@@ -124,8 +115,9 @@ class NudgeBook:
         self.ctx = ctx
         today, now = ctx.today(), ctx.now()
         rows = current_rows(session, ctx, weekly.account_rows(session, owners))
-        rows.sort(key=lambda r: (r["tier"] or 9, -(r["score"] or 0), fold(r["name"])))
-        self.accounts = _by_owner(rows, lambda r: r["owner"])
+        self.by_name = by_owner(rows, lambda r: r["owner"])
+        self.accounts = by_owner(sorted(rows, key=lambda r: (r["tier"] or 9, -(r["score"] or 0), fold(r["name"]))),
+                                  lambda r: r["owner"])
         self.decisions = weekly.let_go_decisions(session, owners)
         self.done = weekly.actions_done(session, owners)
         # The open deals that may be frozen (timed here from their stays at their stage, which
@@ -144,7 +136,7 @@ class NudgeBook:
             at_stage = weekly.visits(session, [d.id for d in frozen_rows], at_stage=True)
 
         def timed(rows_, visits):
-            return _by_owner([(d, d.account_name, time_deal(queries.deal_record(d), visits.get(d.id, []), now,
+            return by_owner([(d, d.account_name, time_deal(queries.deal_record(d), visits.get(d.id, []), now,
                                                             ctx.playbook)) for d in rows_], lambda t: t[0].owner)
         self.candidates = timed(frozen_rows, at_stage)
         self.tiers = {r["id"]: r["tier"] for r in rows}
@@ -154,7 +146,7 @@ class NudgeBook:
             self.tiers |= {r["id"]: r["tier"]
                            for r in current_rows(session, ctx, weekly.account_rows_by_id(session, others))}
         self._pipelines: dict[str, dict[str, Any]] = {}
-        self.late = _by_owner(late_rows, lambda d: d.owner)
+        self.late = by_owner(late_rows, lambda d: d.owner)
         shown = list(late_rows + skip_rows)
         for owner in {(o or "").lower() for o in owners}:
             pipeline = self.pipeline(owner)
@@ -162,7 +154,7 @@ class NudgeBook:
         history = weekly.visits(session, [d.id for d in shown])
         self.timings = {d.id: time_deal(queries.deal_record(d), history.get(d.id, []), now, ctx.playbook)
                         for d in shown}
-        self.skipping = _by_owner(skip_rows, lambda d: d.owner)
+        self.skipping = by_owner(skip_rows, lambda d: d.owner)
         # The full assessment (reasons, conditions, traits) of the accounts shown, and of them alone.
         self.views = {}
         if grouped:
@@ -296,7 +288,7 @@ def rep_nudge_data(session: Session, ctx: Context, rep: str, setting: RepSetting
         "escalated": 0 if "frozen" in muted else sum(1 for *_, treatment in every_frozen if treatment == "escalate"),
         "snoozed": snoozed,
         "muted": sorted(muted),
-        "plans": rep_plan_work(session, ctx, rows, muted="plans" in muted, plans=book.plans, tasks=book.tasks),
+        "plans": rep_plan_work(session, ctx, book.by_name.get(key, []), muted="plans" in muted, plans=book.plans, tasks=book.tasks),
     }
     for name, (shown, count) in sections.items():
         data[name], data[f"{name}_count"] = shown, count

@@ -205,3 +205,24 @@ def open_tasks_of_owners(session: Session, owners: Sequence[str] | None, *, due_
     owner = _owner_filter(owners)
     out = list(session.exec(query.where(owner) if owner is not None else query))
     return sorted(out, key=lambda t: (t.due, t.plan_id, t.number))
+
+
+def targets_of_owners(session: Session, owners: Sequence[str] | None) -> dict[int, list[PlanKpiTarget]]:
+    """targets_of() for the current plans of the owners' accounts: one statement."""
+    query = (select(PlanKpiTarget).join(AccountPlan, AccountPlan.id == PlanKpiTarget.plan_id)
+             .join(Account, Account.id == AccountPlan.account_id).where(AccountPlan.current.is_(True)))
+    owner = _owner_filter(owners)
+    out: dict[int, list[PlanKpiTarget]] = defaultdict(list)
+    for row in session.exec(query.where(owner) if owner is not None else query):
+        out[row.plan_id].append(row)
+    return out
+
+
+def kpi_values_of_owners(session: Session, owners: Sequence[str] | None) -> dict[tuple[int, str], list[tuple[date, float]]]:
+    """kpi_values() of the owners' accounts: one statement."""
+    query = select(KpiValue).join(Account, Account.id == KpiValue.account_id)
+    owner = _owner_filter(owners)
+    out: dict[tuple[int, str], list[tuple[date, float]]] = defaultdict(list)
+    for v in session.exec((query.where(owner) if owner is not None else query).order_by(KpiValue.measured_on)):
+        out[(v.account_id, v.kpi_id)].append((v.measured_on, v.value))
+    return out

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any, Sequence
+from typing import Any, Iterator, NamedTuple, Sequence
 
 from sqlalchemy import bindparam, func, or_, union
 from sqlmodel import Session, select
 
-from store.models import Account, AccountDecision, ActionDone, Deal, StageVisit
+from store.models import Account, AccountDecision, ActionDone, AuditRecord, Deal, StageVisit, WeeklySnapshot
 
 ROW = ("id", "name", "owner", "status", "profile", "let_go", "tier", "score", "at_risk", "verdict", "open_deals",
        "assessed_with")
@@ -39,8 +39,8 @@ def _light():
 
 def account_rows(session: Session, owners: Sequence[str] | None) -> list[dict[str, Any]]:
     """Each account of the owners (None: all) with its stored assessment, no deal read: the
-    columns the weekly messages choose their rows by."""
-    query = _light()
+    columns the weekly messages choose their rows by. By name, as the database orders them."""
+    query = _light().order_by(Account.name)
     owned = _owned(Account.owner, owners)
     return _rows(session.exec(query.where(owned) if owned is not None else query))
 
@@ -181,3 +181,70 @@ def explained_accounts(session: Session, owners: Sequence[str] | None, first: in
                  _first_accounts((Account.assessed_verdict == "misfit") & (Account.status == "prospect"),
                                  owners, first, postgres),
                  let_go)
+
+
+def actions_done_since(session: Session, owners: Sequence[str] | None, since: datetime) -> dict[int, int]:
+    """How many common actions were done on each of the owners' accounts since then."""
+    query = (select(ActionDone.account_id, func.count(ActionDone.id))
+             .where(ActionDone.account_id.in_(_account_ids(owners)), ActionDone.done_at >= since)
+             .group_by(ActionDone.account_id))
+    return dict(session.exec(query).all())
+
+
+def previous_snapshots(session: Session, scopes: Sequence[str], period: str) -> dict[str, dict]:
+    """The counts of each scope's latest snapshot before `period`."""
+    out: dict[str, dict] = {}
+    for row in session.exec(select(WeeklySnapshot).where(WeeklySnapshot.scope.in_(list(scopes)),
+                                                         WeeklySnapshot.period < period)
+                            .order_by(WeeklySnapshot.period)):
+        out[row.scope] = row.counts
+    return out
+
+
+def deal_events_since(session: Session, actions: Sequence[str], since: datetime) -> list[tuple[AuditRecord, Any]]:
+    """(audit record, the deal's row) of these changes to deals since then, oldest first."""
+    records = list(session.exec(select(AuditRecord).where(AuditRecord.entity == "deal", AuditRecord.action.in_(list(actions)),
+                                                          AuditRecord.at >= since).order_by(AuditRecord.at)))
+    ids = sorted({r.entity_id for r in records if r.entity_id})
+    deals = {}
+    if ids:
+        deals = {d.id: d for d in session.exec(select(Deal).where(
+            Deal.id.in_(bindparam("event_deal_ids", ids, expanding=True, literal_execute=True))))}
+    return [(r, deals[r.entity_id]) for r in records if r.entity_id in deals]
+
+
+def account_ids_in(account_ids: Sequence[int]):
+    """These account ids as a subquery (written into the statement: no bound-parameter cap)."""
+    return select(Account.id).where(Account.id.in_(bindparam("account_ids", list(account_ids), expanding=True,
+                                                                 literal_execute=True)))
+
+
+class VisitRow(NamedTuple):
+    stage: str
+    entered_at: datetime
+    left_at: datetime | None
+    estimated: bool
+
+
+def deals_with_visits(session: Session, owners: Sequence[str] | None, batch: int = 5000) -> Iterator[tuple[Any, list]]:
+    """Every deal of the owners, open or closed, with its stage history: (row with the deal's
+    columns and `account_name`, [VisitRow oldest first]), owner by owner (folded), each owner's
+    by name. One statement, read as a stream (a few thousand rows held at a time)."""
+    owned = _owned(Deal.owner, owners)
+    query = (select(*Deal.__table__.c, Account.name.label("account_name"), StageVisit.stage.label("v_stage"),
+                    StageVisit.entered_at.label("v_entered_at"), StageVisit.left_at.label("v_left_at"),
+                    StageVisit.estimated.label("v_estimated"))
+             .outerjoin(Account, Account.id == Deal.account_id).outerjoin(StageVisit, StageVisit.deal_id == Deal.id))
+    if owned is not None:
+        query = query.where(owned)
+    query = query.order_by(func.lower(Deal.owner), Deal.name, Deal.id, StageVisit.entered_at)
+    deal, visits = None, []
+    for row in session.exec(query.execution_options(yield_per=batch)):
+        if deal is None or row.id != deal.id:
+            if deal is not None:
+                yield deal, visits
+            deal, visits = row, []
+        if row.v_stage is not None:
+            visits.append(VisitRow(row.v_stage, row.v_entered_at, row.v_left_at, bool(row.v_estimated)))
+    if deal is not None:
+        yield deal, visits
