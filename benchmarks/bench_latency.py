@@ -7,7 +7,7 @@ Slack, Teams and the console, rendering left out), with names read from the data
 page), `tiers`, `deals frozen` (first page), one rep's `nudge`. p50 and p99 over `rounds` runs
 after a warm-up; statements counted with SQLAlchemy's before_cursor_execute event.
 
-    .venv/bin/python benchmarks/bench_latency.py --db URL [--rounds 50]
+    .venv/bin/python benchmarks/bench_latency.py --db URL [--rounds 50] [--warmup 3] [--only nudge]
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def commands(names: dict[str, list[str]], i: int, rng: random.Random) -> list[tu
     ]
 
 
-def measure(engine_url: str, rounds: int = 50, warmup: int = 3, seed: int = 7) -> dict:
+def measure(engine_url: str, rounds: int = 50, warmup: int = 3, seed: int = 7, only: str | None = None) -> dict:
     engine = make_engine(engine_url)
     playbook = load(DEFAULT_PLAYBOOK)
     rng = random.Random(seed)
@@ -92,6 +92,8 @@ def measure(engine_url: str, rounds: int = 50, warmup: int = 3, seed: int = 7) -
     queries: dict[str, list[int]] = {}
     for i in range(warmup + rounds):
         for label, who, text in commands(names, i, rng):
+            if only and not label.startswith(only):
+                continue
             ctx = Context(engine=engine, playbook=playbook, actor=who, owner=who, language="en")
             before, start = statements[0], time.perf_counter()
             run_command(ctx, text)
@@ -128,8 +130,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True, help="database URL (a book loaded by gare bench seed)")
     parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--only", help="the commands whose label starts so (e.g. nudge)")
     args = parser.parse_args()
-    found = measure(args.db, rounds=args.rounds)
+    found = measure(args.db, rounds=args.rounds, warmup=args.warmup, only=args.only)
     print(json.dumps(found, indent=2))
 
 

@@ -17,6 +17,7 @@ from bot.render import render
 from playbook.words import fold
 from handlers import digest, manager_digest, rep_nudge
 from handlers.directory import Recipient
+from handlers.records import refresh_assessments
 from handlers.reply import Context, Reply
 from playbook.config import PLATFORMS, Playbook
 from store import queries
@@ -146,6 +147,22 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
         recipients = [r for r in recipients if fold(r.owner) in unsettled]
     today = ctx.now().astimezone(playbook.tz).weekday()
     session_factory = lambda: session_scope(engine)  # noqa: E731
+    # What every message says is read once for all recipients (a few statements per table,
+    # however many they are), then composed per recipient in their language.
+    owners = [p.owner for p in recipients if p.problem is None and not (
+        kind == "reps" and due_today_only and not resume_only
+        and digest.nudge_day(ctx, settings.get(fold(p.owner))) != today)]
+    book = None
+    if owners:
+        try:
+            # Assessments that no longer hold (edits since the nightly reassessment) are stored
+            # again first, so the run reads every account's from its columns.
+            refresh_assessments(ctx, owners if kind == "reps" else None)
+            with session_scope(engine) as session:
+                book = (rep_nudge.NudgeBook(session, ctx, owners, grouped=True) if kind == "reps"
+                        else manager_digest.DigestBook(session, ctx, owners))
+        except Exception:  # each message is then read on its own, and fails on its own
+            log.exception("could not read the weekly run's data at once")
 
     for person in recipients:
         recipient = person.owner
@@ -173,10 +190,10 @@ def run_weekly(engine: Engine, playbook: Playbook, *, kind: str, clock: Callable
         try:
             with session_scope(engine) as session:
                 if kind == "reps":
-                    data = rep_nudge.rep_nudge_data(session, ctx, recipient, setting)
+                    data = rep_nudge.rep_nudge_data(session, ctx, recipient, setting, book=book)
                     reply = Reply("rep_nudge", data) if data else None
                 else:
-                    data = manager_digest.manager_digest_data(session, ctx, recipient)
+                    data = manager_digest.manager_digest_data(session, ctx, recipient, book=book)
                     reply = Reply("manager_digest", data)
             if reply is None:
                 summary.nothing_to_say.append(recipient)

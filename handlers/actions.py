@@ -31,15 +31,22 @@ def due_actions(ctx: Context, view: AccountView, done: dict[tuple[int, str], dat
     """The profile's common actions not done within the cadence (the tier's, else the
     profile's). A misfit prospect has none: it is not to be chased."""
     assessment = view.assessment
-    profile = ctx.playbook.profile(assessment.profile.profile or "")
-    if profile is None or not actions_apply(profile.id, assessment.fit.verdict):
+    return due_actions_of(ctx, view.account.id, assessment.profile.profile, assessment.fit.verdict,
+                          assessment.tier.tier, done)
+
+
+def due_actions_of(ctx: Context, account_id: int, profile_id: str | None, verdict: str | None, tier: int | None,
+                   done: dict[tuple[int, str], datetime]) -> list[dict[str, Any]]:
+    """due_actions from an account's profile, fit verdict and tier (its stored assessment)."""
+    profile = ctx.playbook.profile(profile_id or "")
+    if profile is None or not actions_apply(profile.id, verdict):
         return []
-    every = action_every_days(ctx.playbook, profile.id, assessment.tier.tier)
+    every = action_every_days(ctx.playbook, profile.id, tier)
     texts = localized(profile.actions, ctx.language)
     now = ctx.now()
     out = []
     for action_id, text in zip(profile.action_ids(), texts):
-        when = done.get((view.account.id, action_id))
+        when = done.get((account_id, action_id))
         if when is None or now - when >= timedelta(days=every):
             out.append({"id": action_id, "number": int(action_id.rsplit(":", 1)[1]), "text": text,
                         "last_done": when})

@@ -68,10 +68,21 @@ def team_of(session: Session, playbook: Playbook, manager: str | None) -> list[s
     their playbook teams unless the directory gives that member another manager."""
     if not manager:
         return []
+    return teams_of(session, playbook, [manager])[manager]
+
+
+def teams_of(session: Session, playbook: Playbook, managers: list[str]) -> dict[str, list[str]]:
+    """team_of each manager, from one read of the directory (a weekly run's digests)."""
+    everyone = directory.everyone(session)
+    return {m: _team(playbook, m, everyone) if m else [] for m in managers}
+
+
+def _team(playbook: Playbook, manager: str, everyone: list[PersonRow]) -> list[str]:
     key = fold(manager)
-    members = [p.owner for p in directory.reports_of(session, manager) if p.owner_key != key]
+    members = [p.owner for p in everyone if p.manager is not None and fold(p.manager) == key and p.owner_key != key]
     declared = [m for m in playbook.team_of(manager) if fold(m) != key]
-    rows = directory.by_owners(session, declared)
+    wanted = {fold(m) for m in declared}
+    rows = {p.owner_key: p for p in everyone if p.owner_key in wanted}
     for member in declared:
         row = rows.get(fold(member))
         if row is not None and row.manager and fold(row.manager) != key:

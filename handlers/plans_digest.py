@@ -7,7 +7,7 @@ for the rep or the team), by id, a few queries whatever the size of the store.""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from sqlmodel import Session
 
@@ -22,23 +22,40 @@ WEEK = timedelta(days=6)  # today and the six days after it
 MOST = 30                  # rows per list in one message; the rest is counted
 
 
-def _expand_without_plan(views: Sequence[AccountView], planned: set[int]) -> list[dict[str, Any]]:
-    return [{"account": v.account.name, "owner": v.account.owner} for v in views
-            if v.assessment.profile.profile == "expand" and v.account.id not in planned]
+def _summary(account: AccountView | Mapping[str, Any]) -> dict[str, Any]:
+    """id, name, owner and profile of an account, from its view or its stored assessment's row."""
+    if isinstance(account, AccountView):
+        return {"id": account.account.id, "name": account.account.name, "owner": account.account.owner,
+                "profile": account.assessment.profile.profile}
+    return account
 
 
-def rep_plan_work(session: Session, ctx: Context, views: Sequence[AccountView], *,
-                  muted: bool = False) -> dict[str, Any]:
-    """What the rep's plans ask of them this week (nothing when they muted `plans`)."""
+def _expand_without_plan(views: Sequence[AccountView | Mapping[str, Any]], planned: set[int]) -> list[dict[str, Any]]:
+    return [{"account": a["name"], "owner": a["owner"]} for a in map(_summary, views)
+            if a["profile"] == "expand" and a["id"] not in planned]
+
+
+def rep_plan_work(session: Session, ctx: Context, views: Sequence[AccountView | Mapping[str, Any]], *,
+                  muted: bool = False, plans: Mapping[int, Any] | None = None,
+                  tasks: Sequence[Any] | None = None) -> dict[str, Any]:
+    """What the rep's plans ask of them this week (nothing when they muted `plans`). `views`:
+    the rep's accounts (views, or rows with id, name, owner and profile); `plans` and `tasks`,
+    when given, were read for many reps at once (store.plans.current_plans_of_owners and
+    open_tasks_of_owners, due by the end of the week): only those of these accounts count."""
     if muted:
         return {"due": [], "due_count": 0, "overdue": [], "overdue_count": 0, "reviews_due": [],
                 "expand_without_plan": [], "expand_without_plan_count": 0}
     today = ctx.today()
-    names = {v.account.id: v.account.name for v in views}
-    plans = store_plans.current_plans_of(session, list(names))
+    names = {a["id"]: a["name"] for a in map(_summary, views)}
+    if plans is None:
+        plans = store_plans.current_plans_of(session, list(names))
+    else:
+        plans = {i: plans[i] for i in names if i in plans}
     account_of = {p.id: p.account_id for p in plans.values()}
+    if tasks is None:
+        tasks = store_plans.open_tasks(session, list(account_of), due_by=today + WEEK)
     due, overdue = [], []
-    for t in store_plans.open_tasks(session, list(account_of), due_by=today + WEEK):
+    for t in (t for t in tasks if t.plan_id in account_of):
         row = task_data(ctx, t, today) | {"account": names[account_of[t.plan_id]]}
         (overdue if row["overdue"] else due).append(row)
     reviews = sorted(({"account": names[p.account_id], "goal": p.goal, "goal_date": p.goal_date,
@@ -51,31 +68,42 @@ def rep_plan_work(session: Session, ctx: Context, views: Sequence[AccountView], 
             "expand_without_plan_count": len(expand)}
 
 
-def manager_plan_work(session: Session, ctx: Context, views: Sequence[AccountView]) -> dict[str, Any]:
-    """Across the team: missed reviews, KPIs far below target, Expand accounts with no plan."""
+def manager_plan_work(session: Session, ctx: Context, views: Sequence[AccountView | Mapping[str, Any]], *,
+                      plans: Mapping[int, Any] | None = None, targets: Mapping[int, list] | None = None,
+                      values: Mapping[tuple[int, str], list] | None = None) -> dict[str, Any]:
+    """Across the team: missed reviews, KPIs far below target, Expand accounts with no plan.
+    `plans`, `targets` and `values`, when given, were read for many teams at once
+    (store.plans.*_of_owners): only those of these accounts count."""
     today = ctx.today()
     rules = ctx.playbook.plans
-    accounts = {v.account.id: v.account for v in views}
-    plans = store_plans.current_plans_of(session, list(accounts))
-    missed = sorted(({"account": accounts[p.account_id].name, "owner": accounts[p.account_id].owner,
+    accounts = {a["id"]: a for a in map(_summary, views)}
+    if plans is None:
+        plans = store_plans.current_plans_of(session, list(accounts))
+    else:
+        plans = {i: plans[i] for i in accounts if i in plans}
+    missed = sorted(({"account": accounts[p.account_id]["name"], "owner": accounts[p.account_id]["owner"],
                       "goal": p.goal, "goal_date": p.goal_date, "days_late": (today - p.goal_date).days}
                      for p in plans.values() if p.goal_date is not None and p.goal_date < today),
                     key=lambda r: (-r["days_late"], r["account"]))
-    targets = store_plans.targets_of(session, [p.id for p in plans.values()])
+    if targets is None:
+        targets = store_plans.targets_of(session, [p.id for p in plans.values()])
+    else:
+        targets = {p.id: targets[p.id] for p in plans.values() if p.id in targets}
     by_plan = {p.id: p for p in plans.values()}
     measured = [by_plan[pid].account_id for pid in targets]
-    values = store_plans.kpi_values(session, measured, {t.kpi_id for rows in targets.values() for t in rows})
+    if values is None:
+        values = store_plans.kpi_values(session, measured, {t.kpi_id for rows in targets.values() for t in rows})
     far = []
     for plan_id, rows in targets.items():
         account = accounts[by_plan[plan_id].account_id]
         for t in rows:
             kpi = rules.kpi(t.kpi_id)
-            series = values.get((account.id, t.kpi_id), [])
+            series = values.get((account["id"], t.kpi_id), [])
             if kpi is None or not series:
                 continue
             latest_on, latest = series[-1]
             if kpi_status(t.target, latest, kpi.better, rules.far_below_pct) == "far_below":
-                far.append({"account": account.name, "owner": account.owner, "kpi": localized(kpi.name, ctx.language),
+                far.append({"account": account["name"], "owner": account["owner"], "kpi": localized(kpi.name, ctx.language),
                             "unit": kpi.unit, "target": t.target, "latest": latest, "latest_on": latest_on})
     far.sort(key=lambda r: (r["account"], r["kpi"]))
     expand = _expand_without_plan(views, set(plans))

@@ -2,6 +2,7 @@
 of queries whatever the number of accounts (one per table), for cards and lists alike."""
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta, timezone
 from typing import Any, Sequence
@@ -35,6 +36,22 @@ def account_views(session: Session, ctx: Context, accounts: Sequence[Account], *
     all_deals = [d for a in accounts for d in deals.get(a.id, [])] if with_timings else []
     visits = queries.visits_by_deal(session, [d.id for d in all_deals])
     answers = queries.checklist_answers(session, "account", ids)
+    return _views(ctx, accounts, deals, answers, visits if with_timings else None)
+
+
+def account_views_where(session: Session, ctx: Context, account_ids) -> list[AccountView]:
+    """account_views(..., with_timings=False) of the accounts a subquery of ids names: one
+    statement per table however many they are (a weekly run's explained accounts)."""
+    accounts = list(session.exec(select(Account).where(Account.id.in_(account_ids))))
+    deals: dict[int, list[Deal]] = defaultdict(list)
+    for d in session.exec(select(Deal).where(Deal.account_id.in_(account_ids)).order_by(Deal.name)):
+        deals[d.account_id].append(d)
+    answers = queries.checklist_answers_where(session, "account", account_ids)
+    return _views(ctx, accounts, deals, answers, None)
+
+
+def _views(ctx: Context, accounts: Sequence[Account], deals, answers, visits) -> list[AccountView]:
+    with_timings = visits is not None
     now, today = ctx.now(), ctx.today()
     views = []
     for a in accounts:
@@ -285,12 +302,10 @@ def deal_data(ctx: Context, deal: Deal, timing: DealTiming, account_name: str | 
 FILTER_MARGIN = timedelta(days=2)
 
 
-def frozen_candidates_timed(session: Session, ctx: Context, owners: Sequence[str] | None = None) -> list[tuple]:
-    """(deal, account name, timing) for the open deals that may be frozen or are past their
-    close date: all `deals frozen` can show. The database keeps the deals whose stay at their
-    stage began before that stage's limit for their kind (or, when its start is estimated, that
-    were created before the pipeline's window so far), with that margin; time_deal then judges
-    those alone exactly (business days, holidays), as open_deals_timed would."""
+def possibly_frozen(ctx: Context):
+    """The SQL condition on an open deal that it may be frozen: its stay at its stage began
+    before that stage's limit for its kind (or, when its start is estimated, it was created
+    before the pipeline's window so far), with FILTER_MARGIN. time_deal judges exactly."""
     playbook = ctx.playbook
     now = ctx.now().astimezone(timezone.utc)
     own_kinds = sorted({k.id for k in playbook.deal_kinds if k.standard_days})
@@ -304,9 +319,19 @@ def frozen_candidates_timed(session: Session, ctx: Context, owners: Sequence[str
             if window is not None:
                 late = or_(late, and_(StageVisit.estimated, Deal.created_at < now - timedelta(days=window) + FILTER_MARGIN))
             clauses.append(and_(Deal.stage == stage.id, Deal.kind == kind if kind else default_kind, late))
-    stuck = exists(select(StageVisit.id).where(StageVisit.deal_id == Deal.id, StageVisit.stage == Deal.stage,
-                                               or_(*clauses)))
-    deals, names, visits = queries.open_deals_matching(session, or_(stuck, Deal.close_date < ctx.today()), owners=owners)
+    return exists(select(StageVisit.id).where(StageVisit.deal_id == Deal.id, StageVisit.stage == Deal.stage,
+                                              or_(*clauses)))
+
+
+def frozen_candidates_timed(session: Session, ctx: Context, owners: Sequence[str] | None = None) -> list[tuple]:
+    """(deal, account name, timing) for the open deals that may be frozen or are past their
+    close date: all `deals frozen` can show. The database keeps the deals whose stay at their
+    stage began before that stage's limit for their kind (or, when its start is estimated, that
+    were created before the pipeline's window so far), with that margin; time_deal then judges
+    those alone exactly (business days, holidays), as open_deals_timed would."""
+    playbook = ctx.playbook
+    deals, names, visits = queries.open_deals_matching(session, or_(possibly_frozen(ctx), Deal.close_date < ctx.today()),
+                                                       owners=owners)
     at = ctx.now()
     return [(d, names.get(d.account_id), time_deal(queries.deal_record(d), visits.get(d.id, []), at, playbook))
             for d in deals]

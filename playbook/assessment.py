@@ -2,6 +2,7 @@
 GARE profile, let-go flag, fit against the misfit checklist, tier, and each deal's stage time."""
 from __future__ import annotations
 
+from collections import abc
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Mapping, Sequence
@@ -38,9 +39,10 @@ def time_deal(deal: Mapping[str, Any], visits: Sequence[Any], now: datetime, pla
     """Stage time of one deal from its stored visits (objects or mappings with stage/entered_at/
     left_at and, optionally, estimated), against the standard of its kind; the deal's created_at
     judges it when its stage-entry date is unknown."""
-    def get(v, k, default=None):
-        return v.get(k, default) if isinstance(v, Mapping) else getattr(v, k, default)
-    plain = [Visit(get(v, "stage"), get(v, "entered_at"), get(v, "left_at"), bool(get(v, "estimated", False)))
+    plain = [Visit(v.get("stage"), v.get("entered_at"), v.get("left_at"), bool(v.get("estimated", False)))
+             if isinstance(v, abc.Mapping) else
+             Visit(getattr(v, "stage", None), getattr(v, "entered_at", None), getattr(v, "left_at", None),
+                   bool(getattr(v, "estimated", False)))
              for v in visits]
     return deal_timing(deal["stage"], deal["status"], plain, now, playbook, deal.get("kind"),
                        opened_at=deal.get("created_at"))

@@ -85,4 +85,10 @@ def coaching_patterns(outcomes: Iterable[StageOutcome], *, recent: int = 4,
             if len(hits) >= min_count or len(now_over) >= min_count:
                 patterns.append(CoachingPattern(owner, stage, kind, len(hits), len(latest), tuple(hits),
                                                 len(now_over), tuple(now_over)))
-    return sorted(patterns, key=lambda p: (-(p.count / p.of if p.of else 0) - p.open_over, -p.count, p.owner, p.stage))
+    return sorted(patterns, key=pattern_order)
+
+
+def pattern_order(p: CoachingPattern) -> tuple:
+    """Patterns the most telling first: the share of recent stays with the problem and the open
+    deals over now, then the count, then by rep and stage (one team's from several reps' too)."""
+    return (-(p.count / p.of if p.of else 0) - p.open_over, -p.count, p.owner, p.stage)

@@ -602,3 +602,4 @@ class PlanReview(SQLModel, table=True):
     closed_by: Optional[str] = Field(default=None, max_length=120)
     next_plan_id: Optional[int] = None
     updated_at: datetime = Field(default_factory=utcnow)
+

@@ -187,3 +187,42 @@ def stakeholder_key(name: str) -> str:
 def touch(plan: AccountPlan, session: Session) -> None:
     plan.updated_at = utcnow()
     session.add(plan)
+
+
+def current_plans_of_owners(session: Session, owners: Sequence[str] | None) -> dict[int, AccountPlan]:
+    """The current plan of each account of the owners (None: all) that has one: one statement."""
+    query = select(AccountPlan).join(Account, Account.id == AccountPlan.account_id).where(AccountPlan.current.is_(True))
+    owner = _owner_filter(owners)
+    return {p.account_id: p for p in session.exec(query.where(owner) if owner is not None else query)}
+
+
+def open_tasks_of_owners(session: Session, owners: Sequence[str] | None, *, due_by: date) -> list[PlanTask]:
+    """Tasks not done, due on or before `due_by`, of the current plans of the owners' accounts,
+    soonest first: one statement."""
+    query = (select(PlanTask).join(AccountPlan, AccountPlan.id == PlanTask.plan_id)
+             .join(Account, Account.id == AccountPlan.account_id)
+             .where(AccountPlan.current.is_(True), PlanTask.done_at.is_(None), PlanTask.due <= due_by))
+    owner = _owner_filter(owners)
+    out = list(session.exec(query.where(owner) if owner is not None else query))
+    return sorted(out, key=lambda t: (t.due, t.plan_id, t.number))
+
+
+def targets_of_owners(session: Session, owners: Sequence[str] | None) -> dict[int, list[PlanKpiTarget]]:
+    """targets_of() for the current plans of the owners' accounts: one statement."""
+    query = (select(PlanKpiTarget).join(AccountPlan, AccountPlan.id == PlanKpiTarget.plan_id)
+             .join(Account, Account.id == AccountPlan.account_id).where(AccountPlan.current.is_(True)))
+    owner = _owner_filter(owners)
+    out: dict[int, list[PlanKpiTarget]] = defaultdict(list)
+    for row in session.exec(query.where(owner) if owner is not None else query):
+        out[row.plan_id].append(row)
+    return out
+
+
+def kpi_values_of_owners(session: Session, owners: Sequence[str] | None) -> dict[tuple[int, str], list[tuple[date, float]]]:
+    """kpi_values() of the owners' accounts: one statement."""
+    query = select(KpiValue).join(Account, Account.id == KpiValue.account_id)
+    owner = _owner_filter(owners)
+    out: dict[tuple[int, str], list[tuple[date, float]]] = defaultdict(list)
+    for v in session.exec((query.where(owner) if owner is not None else query).order_by(KpiValue.measured_on)):
+        out[(v.account_id, v.kpi_id)].append((v.measured_on, v.value))
+    return out

@@ -392,6 +392,15 @@ def checklist_answers(session: Session, subject: str, subject_ids: Sequence[int]
     return out
 
 
+def checklist_answers_where(session: Session, subject: str, subject_ids) -> dict[int, dict[tuple[str, str], bool]]:
+    """checklist_answers for the subjects a subquery of ids names: one statement."""
+    out: dict[int, dict[tuple[str, str], bool]] = defaultdict(dict)
+    for row in session.exec(select(ChecklistAnswer).where(ChecklistAnswer.subject == subject,
+                                                          ChecklistAnswer.subject_id.in_(subject_ids))):
+        out[row.subject_id][(row.item_kind, row.item_id)] = row.answer
+    return out
+
+
 def save_checklist_answer(session: Session, subject: str, subject_id: int, item_kind: str, item_id: str,
                           answer: bool, actor: "str | Actor") -> None:
     row = session.exec(select(ChecklistAnswer).where(
