@@ -103,7 +103,8 @@ def frozen_candidates(session: Session, limits, own_kinds: Sequence[str], owners
 def past_close_date(session: Session, owners: Sequence[str] | None, today: date) -> int:
     """How many open deals are past their close date, frozen or not (the index on (status,
     close_date) counts them)."""
-    return session.exec(_scoped(select(func.count(Deal.id)).where(Deal.status == "open", Deal.close_date < today),
+    return session.exec(_scoped(select(func.count()).select_from(Deal).where(Deal.status == "open",
+                                                                             Deal.close_date < today),
                                 owners)).one()
 
 
