@@ -50,11 +50,6 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     # every commit (FULL took 9 ms per once-only claim, one per slash command; NORMAL 1 ms).
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
-    # A large book's lists read scattered rows (a deal per frozen stay): the default 2 MB page
-    # cache re-read them from the file at each list; 64 MB (a limit, allocated as used) and
-    # memory-mapped reads keep them at hand.
-    cursor.execute("PRAGMA cache_size=-65536")
-    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 
