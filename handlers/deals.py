@@ -188,12 +188,8 @@ def deals_frozen(ctx: Context, owner: str | None = None, everyone: bool = False,
                                                          OVERDUE_SHOWN) if overdue_count else []
         deals, names, visits = queries.open_deals_matching(session, Deal.id.in_(shown + overdue_ids)) \
             if shown or overdue_ids else ([], {}, {})
-    by_id = {d.id: d for d in deals}
-    rows = [deal_data(ctx, by_id[i], time_deal(queries.deal_record(by_id[i]), visits.get(i, []), now, ctx.playbook),
-                      names.get(by_id[i].account_id)) for i in shown if i in by_id]
-    overdue = sorted((deal_data(ctx, by_id[i], time_deal(queries.deal_record(by_id[i]), visits.get(i, []), now,
-                                                          ctx.playbook), names.get(by_id[i].account_id))
-                      for i in overdue_ids if i in by_id),
+    rows = _timed_rows(ctx, shown, deals, names, visits)
+    overdue = sorted(_timed_rows(ctx, overdue_ids, deals, names, visits),
                      key=lambda r: (r["close_date"] or ctx.today(), fold(r["deal"])))
     shown_owner, team_of = _scope_of(ctx, owner, owners)
     return Reply("deals_frozen", {"owner": shown_owner, "team_of": team_of, "everyone": everyone and owner is None,
@@ -201,6 +197,13 @@ def deals_frozen(ctx: Context, owner: str | None = None, everyone: bool = False,
                                   "total_amount": home_total(sums, ctx.playbook),
                                   "totals": totals(sums, ctx.playbook), "estimated": estimated,
                                   "overdue": overdue, "overdue_count": overdue_count})
+
+
+def _timed_rows(ctx: Context, ids, deals, names, visits) -> list[dict]:
+    """The deals of `ids`, in that order, as lists show them: timed now."""
+    by_id, now = {d.id: d for d in deals}, ctx.now()
+    return [deal_data(ctx, by_id[i], time_deal(queries.deal_record(by_id[i]), visits.get(i, []), now, ctx.playbook),
+                      names.get(by_id[i].account_id)) for i in ids if i in by_id]
 
 
 def _overdue(ctx: Context, limits, candidate, now) -> float:
@@ -234,10 +237,7 @@ def deals_skipped(ctx: Context, owner: str | None = None, everyone: bool = False
         page = min(page, pages)  # past the end: the last page, as the chat pagers do
         ids = assessed.skipped_page(session, owners, (page - 1) * SKIPPED_PAGE, SKIPPED_PAGE) if count else []
         deals, names, visits = queries.open_deals_matching(session, Deal.id.in_(ids)) if ids else ([], {}, {})
-    by_id = {d.id: d for d in deals}
-    now = ctx.now()
-    rows = [deal_data(ctx, by_id[i], time_deal(queries.deal_record(by_id[i]), visits.get(i, []), now, ctx.playbook),
-                      names.get(by_id[i].account_id)) for i in ids if i in by_id]
+    rows = _timed_rows(ctx, ids, deals, names, visits)
     shown_owner, team_of = _scope_of(ctx, owner, owners)
     return Reply("deals_skipped", {"owner": shown_owner, "team_of": team_of, "everyone": everyone and owner is None,
                                    "deals": rows, "count": count, "page": page, "pages": pages})

@@ -7,15 +7,14 @@ from dataclasses import dataclass
 from datetime import timedelta, timezone
 from typing import Any, Sequence
 
-from sqlalchemy import and_, exists, or_, true
 from sqlmodel import Session, select
 
 from playbook.words import ME_WORDS, fold
 from handlers.reply import Context, Refusal
 from playbook.assessment import AccountAssessment, assess_account, time_deal
 from playbook.config import localized
-from playbook.stage_aging import DealTiming
-from store import assessed, queries
+from playbook.stage_aging import DealTiming, stuck_limits
+from store import assessed, frozen as frozen_store, queries
 from store.database import session_scope
 from store.models import Account, Deal, StageVisit
 
@@ -297,44 +296,19 @@ def deal_data(ctx: Context, deal: Deal, timing: DealTiming, account_name: str | 
 
 
 # A stay may count one business day more than its calendar days (one begun late on a Friday
-# counts Monday whole), and stored moments may lack their time zone: two days' margin keeps
-# in the database's filter every deal that could be stuck.
+# counts Monday whole), and stored moments may lack their time zone: two days' margin keeps in a
+# database's filter on calendar days every stay that business days could judge (a nudge's
+# possibly skipped stages).
 FILTER_MARGIN = timedelta(days=2)
 
 
 def possibly_frozen(ctx: Context):
-    """The SQL condition on an open deal that it may be frozen: its stay at its stage began
+    """The SQL condition on an open deal that it is frozen: its open stay at its stage began
     before that stage's limit for its kind (or, when its start is estimated, it was created
-    before the pipeline's window so far), with FILTER_MARGIN. time_deal judges exactly."""
-    playbook = ctx.playbook
-    now = ctx.now().astimezone(timezone.utc)
-    own_kinds = sorted({k.id for k in playbook.deal_kinds if k.standard_days})
-    default_kind = or_(Deal.kind.is_(None), Deal.kind.not_in(own_kinds)) if own_kinds else true()
-    clauses = []
-    for stage in playbook.stages:
-        for kind in (None, *own_kinds):
-            spec = playbook.stage_for(stage.id, kind)
-            late = StageVisit.entered_at < now - timedelta(days=spec.stuck_after_days) + FILTER_MARGIN
-            window = playbook.stuck_window(stage.id, kind)
-            if window is not None:
-                late = or_(late, and_(StageVisit.estimated, Deal.created_at < now - timedelta(days=window) + FILTER_MARGIN))
-            clauses.append(and_(Deal.stage == stage.id, Deal.kind == kind if kind else default_kind, late))
-    return exists(select(StageVisit.id).where(StageVisit.deal_id == Deal.id, StageVisit.stage == Deal.stage,
-                                              or_(*clauses)))
-
-
-def frozen_candidates_timed(session: Session, ctx: Context, owners: Sequence[str] | None = None) -> list[tuple]:
-    """(deal, account name, timing) for the open deals that may be frozen or are past their
-    close date: all `deals frozen` can show. The database keeps the deals whose stay at their
-    stage began before that stage's limit for their kind (or, when its start is estimated, that
-    were created before the pipeline's window so far), with that margin; time_deal then judges
-    those alone exactly (business days, holidays), as open_deals_timed would."""
-    playbook = ctx.playbook
-    deals, names, visits = queries.open_deals_matching(session, or_(possibly_frozen(ctx), Deal.close_date < ctx.today()),
-                                                       owners=owners)
-    at = ctx.now()
-    return [(d, names.get(d.account_id), time_deal(queries.deal_record(d), visits.get(d.id, []), at, playbook))
-            for d in deals]
+    before the pipeline's window so far), at the lines stuck_limits draws exactly (business days,
+    holidays); time_deal then times the deals it keeps."""
+    limits, own_kinds = stuck_limits(ctx.playbook, ctx.now().astimezone(timezone.utc))
+    return frozen_store.frozen_exists(limits, own_kinds)
 
 
 def open_deals_timed(session: Session, ctx: Context, owners: Sequence[str] | None = None) -> list[tuple]:

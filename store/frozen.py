@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Sequence
 
-from sqlalchemy import and_, case, func, literal, or_, union_all
+from sqlalchemy import and_, case, exists, func, literal, or_, union_all
 from sqlmodel import Session, select
 
 from store.models import Deal, StageVisit
@@ -126,3 +126,8 @@ def first_past_close_date(session: Session, limits, own_kinds: Sequence[str], ow
                     .where(Deal.status == "open", Deal.close_date < today,
                            func.coalesce(_frozen(limits, own_kinds), False).is_(False)), owners)
     return list(session.exec(query.order_by(Deal.close_date, Deal.name_key, Deal.id).limit(first)))
+
+
+def frozen_exists(limits, own_kinds: Sequence[str]):
+    """True for an open deal (the query's) whose open stay makes it frozen: a condition on Deal."""
+    return exists(select(StageVisit.id).where(_OPEN_STAY, _frozen(limits, own_kinds)))

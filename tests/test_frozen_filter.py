@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, or_
 
-from handlers.records import frozen_candidates_timed, open_deals_timed
+from handlers.records import open_deals_timed, possibly_frozen
 from handlers.registry import run as run_command
 from handlers.reply import Context
+from playbook.assessment import time_deal
 from playbook.config import load
 from playbook.stage_aging import frozen_deals
+from store import queries
 from store.database import session_scope
 from store.models import Account, Deal, StageVisit
 
@@ -77,6 +79,13 @@ def seed(engine, playbook, now: datetime) -> int:
     return len(deals)
 
 
+def candidates_timed(session, ctx) -> list[tuple]:
+    """What the nudges time: the open deals the database finds frozen or past their close date."""
+    deals, names, visits = queries.open_deals_matching(session, or_(possibly_frozen(ctx), Deal.close_date < ctx.today()))
+    return [(d, names.get(d.account_id), time_deal(queries.deal_record(d), visits.get(d.id, []), ctx.now(), ctx.playbook))
+            for d in deals]
+
+
 def judged(timed, today: date) -> tuple[list[int], list[int]]:
     stuck = [d.id for (d, _), _ in frozen_deals([((d, a), t) for d, a, t in timed])]
     overdue = sorted(d.id for d, _, t in timed if d.close_date is not None and d.close_date < today and d.id not in stuck)
@@ -91,7 +100,7 @@ def test_the_database_filter_keeps_every_frozen_and_overdue_deal(engine, tmp_pat
         ctx = Context(engine=engine, playbook=playbook, actor="ops", clock=lambda now=now: now)
         with session_scope(engine) as session:
             every = open_deals_timed(session, ctx)
-            candidates = frozen_candidates_timed(session, ctx)
+            candidates = candidates_timed(session, ctx)
         stuck, overdue = judged(every, ctx.today())
         assert stuck and overdue
         assert judged(candidates, ctx.today()) == (stuck, overdue)
