@@ -11,7 +11,7 @@ from playbook.words import (
 )
 from handlers.reply import Context, Refusal, Reply
 from handlers.records import (
-    AccountView, account_views, deal_data, known_owner, list_owners, refresh_assessments, resolve_account,
+    AccountView, account_views, deal_data, known_owner, list_owners, list_scope, refresh_assessments, resolve_account,
 )
 from playbook.facts import typed_value
 from playbook.config import ACCOUNT_FIELDS, localized
@@ -107,20 +107,11 @@ def accounts(ctx: Context, profile: str | None = None, tier: int | None = None, 
         page = min(page, pages)  # past the end: the last page, as the chat pagers do
         rows = assessed.assessed_accounts(session, owners, profile=profile_id, tier=tier,
                                           offset=(page - 1) * ACCOUNTS_PAGE, limit=ACCOUNTS_PAGE) if count else []
-    shown_owner, team_of = _scope(ctx, owner, owners)
+    shown_owner, team_of = list_scope(ctx, owner, owners)
     return Reply("accounts", {"filters": {"profile": profile_id, "tier": tier, "owner": shown_owner, "team_of": team_of,
                                           "everyone": everyone and owner is None},
                               "accounts": rows, "count": count, "page": page, "pages": pages,
                               "first": (page - 1) * ACCOUNTS_PAGE + 1 if rows else 0})
-
-
-def _scope(ctx: Context, owner: str | None, owners: list[str] | None) -> tuple[str | None, str | None]:
-    """(the one owner a list shows, the manager whose team it shows)."""
-    if owners is None:
-        return None, None
-    if owner is not None or len(owners) == 1 and fold(owners[0]) != fold(ctx.person.owner or ""):
-        return owners[0], None
-    return None, ctx.person.owner
 
 
 AT_RISK_NAMED = 20
@@ -136,7 +127,7 @@ def tiers(ctx: Context, tier: int | None = None, owner: str | None = None, every
         # The most valuable first, a line's worth: a large book has thousands at risk.
         at_risk = assessed.names_by_score(session, owners, at_risk=True, limit=AT_RISK_NAMED)
         at_risk_count = assessed.at_risk_count(session, owners) if len(at_risk) == AT_RISK_NAMED else len(at_risk)
-    owner, team_of = _scope(ctx, owner, owners)
+    owner, team_of = list_scope(ctx, owner, owners)
     shape = pyramid_of(counts)
     return Reply("tiers", {
         "owner": owner, "team_of": team_of,

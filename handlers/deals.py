@@ -12,7 +12,7 @@ from playbook.stage_aging import overdue_by, stuck_limits
 from handlers.reply import Context, Refusal, Reply
 from handlers.rep_nudge import frozen_row, tiers_of
 from handlers.records import (
-    checklist_assessment, deal_data, kind_label, list_owners, refresh_skipped, resolve_deal,
+    checklist_assessment, deal_data, kind_label, list_owners, list_scope, refresh_skipped, resolve_deal,
     stage_label,
 )
 from playbook.method import needs_gate_confirmation
@@ -191,7 +191,7 @@ def deals_frozen(ctx: Context, owner: str | None = None, everyone: bool = False,
     rows = _timed_rows(ctx, shown, deals, names, visits)
     overdue = sorted(_timed_rows(ctx, overdue_ids, deals, names, visits),
                      key=lambda r: (r["close_date"] or ctx.today(), fold(r["deal"])))
-    shown_owner, team_of = _scope_of(ctx, owner, owners)
+    shown_owner, team_of = list_scope(ctx, owner, owners)
     return Reply("deals_frozen", {"owner": shown_owner, "team_of": team_of, "everyone": everyone and owner is None,
                                   "deals": rows, "count": count, "page": page, "pages": pages,
                                   "total_amount": home_total(sums, ctx.playbook),
@@ -213,15 +213,6 @@ def _overdue(ctx: Context, limits, candidate, now) -> float:
     return overdue_by(began, limit.window_days if by_window else limit.standard_days, now, ctx.playbook)
 
 
-def _scope_of(ctx: Context, owner: str | None, owners) -> tuple[str | None, str | None]:
-    """(the one owner a list shows, the manager whose team it shows)."""
-    if owners is None:
-        return None, None
-    if owner is not None:
-        return owners[0], None
-    return None, ctx.person.owner
-
-
 SKIPPED_PAGE = 15  # deals that skipped a step a list shows at a time, on every surface
 
 
@@ -238,7 +229,7 @@ def deals_skipped(ctx: Context, owner: str | None = None, everyone: bool = False
         ids = assessed.skipped_page(session, owners, (page - 1) * SKIPPED_PAGE, SKIPPED_PAGE) if count else []
         deals, names, visits = queries.open_deals_matching(session, Deal.id.in_(ids)) if ids else ([], {}, {})
     rows = _timed_rows(ctx, ids, deals, names, visits)
-    shown_owner, team_of = _scope_of(ctx, owner, owners)
+    shown_owner, team_of = list_scope(ctx, owner, owners)
     return Reply("deals_skipped", {"owner": shown_owner, "team_of": team_of, "everyone": everyone and owner is None,
                                    "deals": rows, "count": count, "page": page, "pages": pages})
 

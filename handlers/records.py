@@ -230,6 +230,16 @@ def list_owners(session: Session, ctx: Context, owner: str | None, everyone: boo
     return [ctx.person.owner] + team_of(session, ctx.playbook, ctx.person.owner)
 
 
+def list_scope(ctx: Context, owner: str | None, owners: list[str] | None) -> tuple[str | None, str | None]:
+    """(the one owner a list shows, the manager whose team it shows), from what list_owners
+    gave for `owner`."""
+    if owners is None:
+        return None, None
+    if owner is not None or len(owners) == 1 and fold(owners[0]) != fold(ctx.person.owner or ""):
+        return owners[0], None
+    return None, ctx.person.owner
+
+
 def known_owner(session: Session, owner: str) -> str:
     """An owner name a record may be given: a person of the directory or someone who already
     owns records, spelled as they are; anything else is refused with the closest names, so a

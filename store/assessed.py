@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from store.models import Account, ChecklistAnswer, Deal, StageVisit
+from store.queries import of_owners
 
 ASSESSED = ("assessed_profile", "assessed_let_go", "assessed_tier", "assessed_score", "assessed_at_risk",
             "assessed_verdict", "assessed_open_deals")
@@ -44,9 +45,7 @@ def stale_accounts(session: Session, current: str, owners: Sequence[str] | None 
     query = select(Account.id, Account.assessed_with).where(
         or_(Account.assessed_with.is_(None), Account.assessed_with < current, Account.assessed_with > current)
     ).order_by(Account.id)
-    if owners is not None:
-        query = query.where(func.lower(Account.owner).in_([o.lower() for o in owners]))
-    return list(session.exec(query))
+    return list(session.exec(of_owners(query, Account.owner, owners)))
 
 
 def save_assessments(session: Session, current: str, rows: Sequence[dict[str, Any]]) -> None:
@@ -101,9 +100,7 @@ def event_history(obj, attribute: str) -> set:
 
 
 def _scoped(query, owners: Sequence[str] | None):
-    if owners is None:
-        return query
-    return query.where(func.lower(Account.owner).in_([o.lower() for o in owners]))
+    return of_owners(query, Account.owner, owners)
 
 
 def _folded_name(session: Session):
@@ -213,9 +210,7 @@ def save_skipped(session: Session, current: str, rows: Sequence[dict[str, Any]])
 def _skipped(owners: Sequence[str] | None, query):
     # `== True` and the status as the partial index ix_deal_skipped_list states them.
     query = query.where(Deal.status == "open", Deal.assessed_skipped == True)  # noqa: E712
-    if owners is not None:
-        query = query.where(func.lower(Deal.owner).in_([o.lower() for o in owners]))
-    return query
+    return of_owners(query, Deal.owner, owners)
 
 
 def skipped_count(session: Session, owners: Sequence[str] | None = None) -> int:

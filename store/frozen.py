@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, exists, func, literal, or_, union_all
 from sqlmodel import Session, select
 
 from store.models import Deal, StageVisit
+from store.queries import of_owners
 
 # The open stay at the deal's stage: where its time at stage runs (one per deal, migration 0009).
 _OPEN_STAY = and_(StageVisit.deal_id == Deal.id, StageVisit.left_at.is_(None), StageVisit.stage == Deal.stage)
@@ -29,9 +30,23 @@ def _kind_is(kind: str | None, own_kinds: Sequence[str]):
 
 
 def _scoped(query, owners: Sequence[str] | None):
-    if owners is None:
-        return query
-    return query.where(func.lower(Deal.owner).in_([o.lower() for o in owners]))
+    return of_owners(query, Deal.owner, owners)
+
+
+def _late(limit, by_window: bool):
+    """The open stay (joined to its deal) is past `limit`: begun before it, or (`by_window`) an
+    estimated stay begun after it whose deal was created before the window. The two never hold
+    together, so each frozen deal is in one branch."""
+    if not by_window:
+        return StageVisit.entered_at < limit.stay_before
+    # `estimated == True` as the partial index of estimated stays states it.
+    return and_(StageVisit.estimated == True, StageVisit.entered_at >= limit.stay_before,  # noqa: E712
+                Deal.created_at < limit.created_before)
+
+
+def _judged_ways(limit) -> tuple[bool, ...]:
+    """By the stay always; by the window where the stage has one."""
+    return (False,) if limit.created_before is None else (False, True)
 
 
 def _branches(limits, own_kinds: Sequence[str], owners: Sequence[str] | None, columns):
@@ -39,15 +54,9 @@ def _branches(limits, own_kinds: Sequence[str], owners: Sequence[str] | None, co
     that limit finds frozen) for each stage and kind: by the stay (begun before the limit) and,
     where the stage has a window, by it (an estimated stay, the deal created before the window)."""
     for position, limit in enumerate(limits):
-        for by_window in (False, True):
-            if by_window and limit.created_before is None:
-                continue
-            # `estimated == True` as the partial index of estimated stays states it.
-            late = (and_(StageVisit.estimated == True, StageVisit.entered_at >= limit.stay_before,  # noqa: E712
-                         Deal.created_at < limit.created_before) if by_window
-                    else StageVisit.entered_at < limit.stay_before)
+        for by_window in _judged_ways(limit):
             query = (select(*columns(by_window)).select_from(StageVisit).join(Deal, _OPEN_STAY)
-                     .where(StageVisit.stage == limit.stage, StageVisit.left_at.is_(None), late,
+                     .where(StageVisit.stage == limit.stage, StageVisit.left_at.is_(None), _late(limit, by_window),
                             Deal.status == "open", _kind_is(limit.kind, own_kinds)))
             yield position, by_window, _scoped(query, owners)
 
@@ -111,9 +120,7 @@ def past_close_date(session: Session, owners: Sequence[str] | None, today: date)
 def _frozen(limits, own_kinds: Sequence[str]):
     """True for an open deal joined to its open stay when it is frozen (row by row)."""
     return or_(*(and_(Deal.stage == limit.stage, _kind_is(limit.kind, own_kinds),
-                      or_(StageVisit.entered_at < limit.stay_before,
-                          and_(StageVisit.estimated.is_(True), Deal.created_at < limit.created_before)
-                          if limit.created_before is not None else literal(False)))
+                      or_(*(_late(limit, by_window) for by_window in _judged_ways(limit))))
                  for limit in limits))
 
 
